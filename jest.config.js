@@ -11,4 +11,5 @@ export default {
   },
   testTimeout: 60000,
   verbose: false,
+  reporters: ['default', '<rootDir>/test/summary-reporter.cjs'],
 };

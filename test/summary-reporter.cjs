@@ -1,0 +1,11 @@
+// Prints one plain closing line that any CI log reader understands:
+//   "tests: N passed, N failed, N skipped"
+class SummaryReporter {
+  onRunComplete(_contexts, results) {
+    const passed = results.numPassedTests;
+    const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
+    const skipped = results.numPendingTests + results.numTodoTests;
+    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  }
+}
+module.exports = SummaryReporter;
