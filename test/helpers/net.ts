@@ -18,7 +18,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export function waitForListening(port: number, timeoutMs = 15_000): Promise<true> {
+export function waitForListening(port: number, timeoutMs = 15_000): Promise<boolean> {
   return waitFor(`127.0.0.1:${port} to accept connections`, () => new Promise<boolean>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
     s.once('connect', () => { s.destroy(); resolve(true); });
