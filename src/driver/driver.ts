@@ -1,0 +1,802 @@
+/**
+ * The libvirt driver: what each domain/connection procedure means on a
+ * VirtualBox host. It speaks `VBoxHost` only (src/vbox/types.ts) and knows
+ * nothing about bytes; src/driver/handlers.ts binds it to the RPC engine.
+ *
+ * Conventions:
+ *  - A domain is addressed by its UUID (the name/id in a request are only
+ *    used for messages); VirtualBox is addressed by UUID too.
+ *  - Every failure is a DriverError shaped like libvirtd's (errors.ts).
+ *  - Every change is logged at info with who asked and the result.
+ */
+import type { Logger } from '../log.js';
+import { nullLogger } from '../log.js';
+import type { HostInfo, OpContext, VBoxHost, VmInfo, VmSummary } from '../vbox/types.js';
+import type { Identity } from '../transport/types.js';
+import { describeIdentity } from '../transport/types.js';
+import {
+  DriverError,
+  checkFlags,
+  fromVBoxError,
+  noConnect,
+  noDomainById,
+  noDomainByName,
+  noDomainByUuid,
+  operationDenied,
+  operationInvalid,
+} from './errors.js';
+import { DomainState, type LastAction, type MappedState, mapState, isActiveState, stateWord } from './states.js';
+import { normalizeUuid, presentNames } from './names.js';
+import { IdTable } from './ids.js';
+import { renderCapabilities, renderDomainXml } from './render.js';
+
+/** A domain as it travels on the wire (`remote_nonnull_domain`), with a textual UUID. */
+export interface DomainRef {
+  name: string;
+  /** lowercase 8-4-4-4-12 */
+  uuid: string;
+  /** positive while active, -1 otherwise */
+  id: number;
+}
+
+/** Per-connection state the driver needs: set by CONNECT_OPEN. */
+export interface Session {
+  /** The URI the client opened (CONNECT_GET_URI). */
+  uri: string;
+  /** VIR_CONNECT_RO, or a read-only transport: every change is refused. */
+  readOnly: boolean;
+  /** Who is on the other end, for the audit lines (`tcp:127.0.0.1:5000`). */
+  who: string;
+}
+
+export interface NodeInfo {
+  model: string;
+  /** KiB */
+  memory: bigint;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
+}
+
+export interface DomainInfo {
+  state: number;
+  /** KiB */
+  maxMem: bigint;
+  /** KiB */
+  memory: bigint;
+  nrVirtCpu: number;
+  /** ns */
+  cpuTime: bigint;
+}
+
+export interface DriverOptions {
+  logger?: Logger;
+  /** How long REBOOT waits for the guest to power off after the ACPI button before it resets the VM. Default 60 s. */
+  rebootTimeoutMs?: number;
+  /** How often REBOOT polls the VM state. Default 500 ms. */
+  rebootPollMs?: number;
+  /** CONNECT_GET_LIB_VERSION answer. Default 9000000 ("9.0.0", the protocol level we speak). */
+  libVersion?: number;
+}
+
+/** VIR_CONNECT_LIST_DOMAINS_* */
+export const ListFlags = {
+  ACTIVE: 1,
+  INACTIVE: 2,
+  PERSISTENT: 4,
+  TRANSIENT: 8,
+  RUNNING: 16,
+  PAUSED: 32,
+  SHUTOFF: 64,
+  OTHER: 128,
+  MANAGEDSAVE: 256,
+  NO_MANAGEDSAVE: 512,
+  AUTOSTART: 1024,
+  NO_AUTOSTART: 2048,
+  HAS_SNAPSHOT: 4096,
+  NO_SNAPSHOT: 8192,
+  HAS_CHECKPOINT: 16384,
+  NO_CHECKPOINT: 32768,
+} as const;
+const LIST_FLAGS_ALL = 0xffff;
+
+/** Flags of individual calls (libvirt enums). */
+const START_PAUSED = 1;
+const START_AUTODESTROY = 2;
+const START_BYPASS_CACHE = 4;
+const START_FORCE_BOOT = 8;
+const START_VALIDATE = 16;
+const XML_SECURE = 1;
+const XML_INACTIVE = 2;
+const XML_UPDATE_CPU = 4;
+const XML_MIGRATABLE = 8;
+const DESTROY_GRACEFUL = 1;
+const SHUTDOWN_ACPI = 1;
+const REBOOT_ACPI = 1;
+const SAVE_BYPASS_CACHE = 1;
+const SAVE_RUNNING = 2;
+const SAVE_PAUSED = 4;
+const CONNECT_RO = 1;
+
+/** The driver names CONNECT_OPEN accepts (query strings are ignored). */
+export const ACCEPTED_URIS: readonly string[] = [
+  'qemu:///system',
+  'qemu:///session',
+  'qemu:///',
+  'qemu://',
+  'vbox:///system',
+  'vbox:///session',
+  'vbox:///',
+  'vbox://',
+  'test:///default',
+];
+/** What CONNECT_GET_URI reports for a name-less open. */
+export const DEFAULT_URI = 'qemu:///system';
+
+/** `7.0.18r162988` → 7000018; 0 when it cannot be parsed (virsh then prints "Cannot extract …"). */
+export function parseVBoxVersion(v: string): number {
+  const m = /^\s*(\d+)\.(\d+)\.(\d+)/.exec(v ?? '');
+  if (!m) return 0;
+  return Number(m[1]) * 1_000_000 + Number(m[2]) * 1_000 + Number(m[3]);
+}
+
+/** Kernel architecture names only (MAAS refuses `arm64`/`amd64`). */
+export function kernelArch(arch: string): string {
+  const a = (arch ?? '').toLowerCase();
+  if (a === 'arm64' || a === 'aarch64' || a === 'armv8') return 'aarch64';
+  if (a === 'amd64' || a === 'x86_64' || a === 'x64' || a === 'x86-64') return 'x86_64';
+  if (a === 'x86' || a === 'i386' || a === 'i686') return 'i686';
+  return a || 'x86_64';
+}
+
+/** Number of VirtualBox snapshots in a showvminfo: one `SnapshotName[-i[-j…]]` key per snapshot. */
+export function snapshotCount(vm: VmInfo): number {
+  let n = 0;
+  for (const k of Object.keys(vm.raw ?? {})) if (/^SnapshotName(-\d+)*$/.test(k)) n++;
+  return n;
+}
+
+interface Resolved {
+  summary: VmSummary;
+  name: string;
+}
+
+interface RebootJob {
+  cancelled: boolean;
+  timer?: NodeJS.Timeout;
+  wake?: () => void;
+  done: Promise<void>;
+}
+
+const sleep = (ms: number, job: RebootJob): Promise<void> =>
+  new Promise((resolve) => {
+    job.wake = resolve;
+    job.timer = setTimeout(resolve, ms);
+  });
+
+export class VBoxDriver {
+  readonly log: Logger;
+  private readonly ids = new IdTable();
+  private readonly lastAction = new Map<string, LastAction>();
+  private readonly reboots = new Map<string, RebootJob>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly rebootTimeoutMs: number;
+  private readonly rebootPollMs: number;
+  private readonly libVersion: number;
+  private closed = false;
+
+  constructor(
+    readonly host: VBoxHost,
+    opts: DriverOptions = {},
+  ) {
+    this.log = opts.logger ?? nullLogger();
+    this.rebootTimeoutMs = opts.rebootTimeoutMs ?? 60_000;
+    this.rebootPollMs = opts.rebootPollMs ?? 500;
+    this.libVersion = opts.libVersion ?? 9_000_000;
+  }
+
+  // ------------------------------------------------------------------------
+  // Connection
+
+  /**
+   * CONNECT_OPEN. Accepts the names in ACCEPTED_URIS (with or without a query
+   * string) and the name-less open; anything else gets libvirtd's
+   * `no connection driver available for <name>` (code 5, domain 0).
+   */
+  open(name: string | null | undefined, flags: number, identity?: Identity): Session {
+    checkFlags(flags, CONNECT_RO, 'virConnectOpen');
+    let uri = DEFAULT_URI;
+    if (name !== null && name !== undefined && name !== '') {
+      const base = name.split('?')[0]!;
+      if (!ACCEPTED_URIS.includes(base)) throw noConnect(name);
+      uri = base;
+    }
+    return {
+      uri,
+      readOnly: (flags & CONNECT_RO) !== 0 || identity?.readOnlyTransport === true,
+      who: identity ? describeIdentity(identity) : 'local',
+    };
+  }
+
+  getType(): string {
+    return 'VBOX';
+  }
+
+  async getVersion(): Promise<bigint> {
+    const h = await this.hostInfo();
+    return BigInt(parseVBoxVersion(h.vboxVersion));
+  }
+
+  getLibVersion(): bigint {
+    return BigInt(this.libVersion);
+  }
+
+  async getHostname(): Promise<string> {
+    return (await this.hostInfo()).hostname;
+  }
+
+  getUri(s: Session): string {
+    return s.uri;
+  }
+
+  async nodeGetInfo(): Promise<NodeInfo> {
+    const h = await this.hostInfo();
+    const cpus = Math.max(1, h.cpuCount | 0);
+    return {
+      model: kernelArch(h.arch).slice(0, 31),
+      memory: BigInt(Math.max(0, Math.floor(h.memoryKiB))),
+      cpus,
+      mhz: Math.max(0, Math.floor(h.cpuMhz)),
+      nodes: 1,
+      sockets: 1,
+      cores: cpus,
+      threads: 1,
+    };
+  }
+
+  async getCapabilities(): Promise<string> {
+    const h = await this.hostInfo();
+    return renderCapabilities({ ...h, arch: kernelArch(h.arch) });
+  }
+
+  /** NODE_GET_SECURITY_MODEL: no security driver (virsh then skips the label lines). */
+  nodeGetSecurityModel(): { model: string; doi: string } {
+    return { model: '', doi: '' };
+  }
+
+  // ------------------------------------------------------------------------
+  // Lookups and lists
+
+  async lookupByName(name: string): Promise<DomainRef> {
+    const { vms, names } = await this.snapshot();
+    let vm = vms.find((v) => names.get(v.uuid) === name);
+    vm ??= vms.find((v) => v.name === name);
+    if (!vm) {
+      const u = normalizeUuid(name);
+      if (u) vm = vms.find((v) => v.uuid === u);
+    }
+    if (!vm) throw noDomainByName(name);
+    return this.ref(vm.uuid, names);
+  }
+
+  async lookupByUuid(uuid: string): Promise<DomainRef> {
+    const u = normalizeUuid(uuid) ?? uuid;
+    const { vms, names } = await this.snapshot();
+    const vm = vms.find((v) => v.uuid === u);
+    if (!vm) throw noDomainByUuid(u);
+    return this.ref(vm.uuid, names);
+  }
+
+  async lookupById(id: number): Promise<DomainRef> {
+    const { names } = await this.snapshot();
+    const uuid = id > 0 ? this.ids.uuidOf(id) : undefined;
+    if (uuid === undefined || !names.has(uuid)) throw noDomainById(id);
+    return this.ref(uuid, names);
+  }
+
+  /** CONNECT_LIST_ALL_DOMAINS, filtered by VIR_CONNECT_LIST_DOMAINS_* flags, in VirtualBox's registration order. */
+  async listAllDomains(flags: number): Promise<DomainRef[]> {
+    checkFlags(flags, LIST_FLAGS_ALL, 'virConnectListAllDomains');
+    const f = flags >>> 0;
+    const { vms, names } = await this.snapshot();
+    const out: DomainRef[] = [];
+    const has = (bit: number) => (f & bit) !== 0;
+    // A filter group is active when one but not all of its bits are set… or any bit, for the state group.
+    const pair = (a: number, b: number, valueA: () => boolean | Promise<boolean>) => async () => {
+      if (has(a) === has(b)) return true;
+      const v = await valueA();
+      return has(a) ? v : !v;
+    };
+    if (has(ListFlags.TRANSIENT) && !has(ListFlags.PERSISTENT)) return out;
+    if (has(ListFlags.HAS_CHECKPOINT) && !has(ListFlags.NO_CHECKPOINT)) return out;
+    const stateBits = f & (ListFlags.RUNNING | ListFlags.PAUSED | ListFlags.SHUTOFF | ListFlags.OTHER);
+    for (const vm of vms) {
+      let info: VmInfo | undefined;
+      const details = async () => (info ??= await this.host.getVm(vm.uuid));
+      let mapped: MappedState | undefined;
+      const state = async () => (mapped ??= await this.mappedState(vm));
+      const checks = [
+        pair(ListFlags.ACTIVE, ListFlags.INACTIVE, async () => (await state()).active),
+        pair(ListFlags.MANAGEDSAVE, ListFlags.NO_MANAGEDSAVE, async () => (await state()).managedSave),
+        pair(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, async () => (await details()).autostart),
+        pair(ListFlags.HAS_SNAPSHOT, ListFlags.NO_SNAPSHOT, async () => snapshotCount(await details()) > 0),
+      ];
+      let keep = true;
+      try {
+        for (const c of checks) if (!(await c())) { keep = false; break; }
+        if (keep && stateBits !== 0) {
+          const s = (await state()).state;
+          const bucket =
+            s === DomainState.RUNNING ? ListFlags.RUNNING
+            : s === DomainState.PAUSED ? ListFlags.PAUSED
+            : s === DomainState.SHUTOFF ? ListFlags.SHUTOFF
+            : ListFlags.OTHER;
+          keep = (stateBits & bucket) !== 0;
+        }
+      } catch (err) {
+        // A VM unregistered between the list and its details: just not listed.
+        if (isNotFound(err)) continue;
+        throw fromVBoxError(err);
+      }
+      if (keep) out.push(this.ref(vm.uuid, names));
+    }
+    return out;
+  }
+
+  /** CONNECT_NUM_OF_DOMAINS (51): active domains. */
+  async numOfDomains(): Promise<number> {
+    return (await this.listAllDomains(ListFlags.ACTIVE)).length;
+  }
+
+  /** CONNECT_LIST_DOMAINS (21): ids of active domains, at most `max`. */
+  async listDomainIds(max: number): Promise<number[]> {
+    const doms = await this.listAllDomains(ListFlags.ACTIVE);
+    return doms.map((d) => d.id).slice(0, Math.max(0, max));
+  }
+
+  /** CONNECT_NUM_OF_DEFINED_DOMAINS (25): inactive domains. */
+  async numOfDefinedDomains(): Promise<number> {
+    return (await this.listAllDomains(ListFlags.INACTIVE)).length;
+  }
+
+  /** CONNECT_LIST_DEFINED_DOMAINS (37): names of inactive domains, at most `max`. */
+  async listDefinedDomains(max: number): Promise<string[]> {
+    const doms = await this.listAllDomains(ListFlags.INACTIVE);
+    return doms.map((d) => d.name).slice(0, Math.max(0, max));
+  }
+
+  // ------------------------------------------------------------------------
+  // Per-domain queries
+
+  async getState(dom: DomainRef, flags = 0): Promise<{ state: number; reason: number }> {
+    checkFlags(flags, 0, 'vboxDomainGetState');
+    const r = await this.resolve(dom);
+    const m = await this.mappedState(r.summary);
+    return { state: m.state, reason: m.reason };
+  }
+
+  async getInfo(dom: DomainRef): Promise<DomainInfo> {
+    const r = await this.resolve(dom);
+    const info = await this.details(r);
+    const m = this.mapInfo(info);
+    const kib = BigInt(Math.max(0, Math.round(info.memoryMB))) * 1024n;
+    return { state: m.state, maxMem: kib, memory: kib, nrVirtCpu: Math.max(0, info.cpus | 0), cpuTime: 0n };
+  }
+
+  async getOsType(dom: DomainRef): Promise<string> {
+    await this.resolve(dom);
+    return 'hvm';
+  }
+
+  async isActive(dom: DomainRef): Promise<boolean> {
+    const r = await this.resolve(dom);
+    return (await this.mappedState(r.summary)).active;
+  }
+
+  async isPersistent(dom: DomainRef): Promise<boolean> {
+    await this.resolve(dom);
+    return true;
+  }
+
+  async isUpdated(dom: DomainRef): Promise<boolean> {
+    await this.resolve(dom);
+    return false;
+  }
+
+  async hasManagedSaveImage(dom: DomainRef, flags = 0): Promise<boolean> {
+    checkFlags(flags, 0, 'vboxDomainHasManagedSaveImage');
+    const r = await this.resolve(dom);
+    return (await this.mappedState(r.summary)).managedSave;
+  }
+
+  async getAutostart(dom: DomainRef): Promise<boolean> {
+    const r = await this.resolve(dom);
+    return (await this.details(r)).autostart;
+  }
+
+  async getSecurityLabel(dom: DomainRef): Promise<{ label: string; enforcing: number }> {
+    await this.resolve(dom);
+    return { label: '', enforcing: 0 };
+  }
+
+  async getMessages(dom: DomainRef, flags = 0): Promise<string[]> {
+    checkFlags(flags, 3, 'vboxDomainGetMessages');
+    await this.resolve(dom);
+    return [];
+  }
+
+  async snapshotNum(dom: DomainRef, _flags = 0): Promise<number> {
+    const r = await this.resolve(dom);
+    return snapshotCount(await this.details(r));
+  }
+
+  async getXmlDesc(dom: DomainRef, flags = 0): Promise<string> {
+    checkFlags(flags, XML_SECURE | XML_INACTIVE | XML_UPDATE_CPU | XML_MIGRATABLE, 'vboxDomainGetXMLDesc');
+    const r = await this.resolve(dom);
+    const info = await this.details(r);
+    const inactive = (flags & XML_INACTIVE) !== 0;
+    const m = this.mapInfo(info);
+    const id = m.active ? this.ids.idOf(r.summary.uuid) : undefined;
+    return renderDomainXml(info, {
+      name: r.name,
+      id: inactive ? undefined : id,
+      inactive,
+      securityInfo: (flags & XML_SECURE) !== 0,
+    });
+  }
+
+  // ------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * DOMAIN_CREATE / CREATE_WITH_FLAGS. Returns once VirtualBox reports the VM
+   * running (paused with START_PAUSED), with its new id. A saved VM is
+   * restored (FORCE_BOOT discards the saved state first).
+   */
+  async create(s: Session, dom: DomainRef, flags = 0): Promise<DomainRef> {
+    checkFlags(flags, START_PAUSED | START_BYPASS_CACHE | START_FORCE_BOOT | START_VALIDATE, 'vboxDomainCreateWithFlags');
+    void START_AUTODESTROY;
+    return this.change(s, 'start', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (m.active) throw operationInvalid('domain is already running');
+      let restoring = m.managedSave;
+      if (restoring && (flags & START_FORCE_BOOT) !== 0) {
+        await this.host.discardState(r.summary.uuid, ctx);
+        restoring = false;
+      }
+      await this.host.startVm(r.summary.uuid, ctx, { paused: (flags & START_PAUSED) !== 0 });
+      this.host.invalidate(r.summary.uuid);
+      this.ids.release(r.summary.uuid);
+      this.ids.assign(r.summary.uuid);
+      this.lastAction.set(r.summary.uuid, restoring ? 'restore' : 'start');
+      return { name: r.name, uuid: r.summary.uuid, id: this.ids.idOf(r.summary.uuid) ?? -1 };
+    });
+  }
+
+  /** DOMAIN_DESTROY / DESTROY_FLAGS: hard power-off (`controlvm poweroff`). Cancels a pending reboot. */
+  async destroy(s: Session, dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, DESTROY_GRACEFUL, 'vboxDomainDestroyFlags');
+    await this.change(s, 'destroy', dom, async (r, ctx) => {
+      this.cancelReboot(r.summary.uuid);
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      await this.host.powerOff(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.ids.release(r.summary.uuid);
+      this.lastAction.set(r.summary.uuid, 'destroy');
+    });
+  }
+
+  /** DOMAIN_SHUTDOWN / SHUTDOWN_FLAGS: press the ACPI power button and return at once. */
+  async shutdown(s: Session, dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, SHUTDOWN_ACPI, 'vboxDomainShutdownFlags');
+    await this.change(s, 'shutdown', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      this.cancelReboot(r.summary.uuid);
+      await this.host.acpiPowerButton(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.lastAction.set(r.summary.uuid, 'shutdown');
+    });
+  }
+
+  /**
+   * DOMAIN_REBOOT. VirtualBox has no ACPI reboot, so: press the ACPI power
+   * button now and return; in the background poll the VM until it is powered
+   * off, then start it again. If it is still running after rebootTimeoutMs the
+   * guest ignored ACPI and the VM is reset (`controlvm reset`) instead.
+   * DESTROY, SHUTDOWN, MANAGED_SAVE and a second REBOOT cancel/merge with a
+   * pending one.
+   */
+  async reboot(s: Session, dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, REBOOT_ACPI, 'vboxDomainReboot');
+    await this.change(s, 'reboot', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      if (m.state !== DomainState.RUNNING) throw operationInvalid(`domain is ${stateWord(m.state)}`);
+      if (this.reboots.has(r.summary.uuid)) return; // one is already under way
+      await this.host.acpiPowerButton(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.startRebootJob(r.summary.uuid, r.name, ctx);
+    });
+  }
+
+  /** DOMAIN_RESET: `controlvm reset`. */
+  async reset(s: Session, dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'vboxDomainReset');
+    await this.change(s, 'reset', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      await this.host.reset(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+    });
+  }
+
+  /** DOMAIN_SUSPEND: pause; a paused domain stays paused (no error, like qemu). */
+  async suspend(s: Session, dom: DomainRef): Promise<void> {
+    await this.change(s, 'suspend', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      if (m.state === DomainState.PAUSED) return;
+      await this.host.pause(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.lastAction.set(r.summary.uuid, 'suspend');
+    });
+  }
+
+  /** DOMAIN_RESUME: resume a paused domain; a running one is left alone (no error, like qemu). */
+  async resume(s: Session, dom: DomainRef): Promise<void> {
+    await this.change(s, 'resume', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      if (m.state === DomainState.RUNNING) return;
+      await this.host.resume(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.lastAction.set(r.summary.uuid, 'resume');
+    });
+  }
+
+  /** DOMAIN_MANAGED_SAVE: `controlvm savestate`; the domain becomes inactive with a managed-save image. */
+  async managedSave(s: Session, dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, SAVE_BYPASS_CACHE | SAVE_RUNNING | SAVE_PAUSED, 'vboxDomainManagedSave');
+    await this.change(s, 'managed-save', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.active) throw operationInvalid('domain is not running');
+      this.cancelReboot(r.summary.uuid);
+      await this.host.saveState(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.ids.release(r.summary.uuid);
+      this.lastAction.set(r.summary.uuid, 'save');
+    });
+  }
+
+  /** DOMAIN_MANAGED_SAVE_REMOVE: `discardstate`; nothing to do without an image. */
+  async managedSaveRemove(s: Session, dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'vboxDomainManagedSaveRemove');
+    await this.change(s, 'managed-save-remove', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (!m.managedSave) return;
+      await this.host.discardState(r.summary.uuid, ctx);
+      this.host.invalidate(r.summary.uuid);
+      this.lastAction.delete(r.summary.uuid);
+    });
+  }
+
+  /** DOMAIN_SET_AUTOSTART: `modifyvm --autostart-enabled on|off`. */
+  async setAutostart(s: Session, dom: DomainRef, autostart: boolean): Promise<void> {
+    await this.change(s, autostart ? 'autostart' : 'autostart-disable', dom, async (r, ctx) => {
+      await this.host.modifyVm(r.summary.uuid, { autostart }, ctx);
+      this.host.invalidate(r.summary.uuid);
+    });
+  }
+
+  // ------------------------------------------------------------------------
+  // Shutdown
+
+  /** Stop background work (pending reboots); idempotent. Does not close the host. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const jobs = [...this.reboots.values()];
+    for (const j of jobs) this.stopJob(j);
+    await Promise.allSettled(jobs.map((j) => j.done));
+  }
+
+  /** Number of reboots still being emulated (tests, shutdown). */
+  get pendingReboots(): number {
+    return this.reboots.size;
+  }
+
+  /** Wait until no reboot is being emulated for this VM (tests). */
+  async waitForReboot(uuid: string): Promise<void> {
+    await this.reboots.get(uuid)?.done;
+  }
+
+  // ------------------------------------------------------------------------
+  // Internals
+
+  private async hostInfo(): Promise<HostInfo> {
+    try {
+      return await this.host.hostInfo();
+    } catch (err) {
+      throw fromVBoxError(err);
+    }
+  }
+
+  /** Accessible VMs and the names they are presented under; refreshes the id table. */
+  private async snapshot(): Promise<{ vms: VmSummary[]; names: Map<string, string> }> {
+    let all: VmSummary[];
+    try {
+      all = await this.host.listVms();
+    } catch (err) {
+      throw fromVBoxError(err);
+    }
+    const vms = all.filter((v) => v.accessible);
+    for (const v of vms) this.observe(v.uuid, isActiveState(v.state));
+    this.ids.retain(new Set(vms.map((v) => v.uuid)));
+    for (const uuid of [...this.lastAction.keys()]) if (!vms.some((v) => v.uuid === uuid)) this.lastAction.delete(uuid);
+    return { vms, names: presentNames(vms) };
+  }
+
+  private observe(uuid: string, active: boolean): void {
+    if (active) this.ids.assign(uuid);
+    else this.ids.release(uuid);
+    // Forget what we last did once the VM has visibly moved on from it.
+    const last = this.lastAction.get(uuid);
+    if (last === undefined) return;
+    const leavesActive = last === 'start' || last === 'restore' || last === 'resume' || last === 'suspend';
+    const leavesInactive = last === 'destroy' || last === 'save';
+    if ((leavesActive && !active) || (leavesInactive && active)) this.lastAction.delete(uuid);
+  }
+
+  private ref(uuid: string, names: Map<string, string>): DomainRef {
+    return { name: names.get(uuid) ?? uuid, uuid, id: this.ids.idOf(uuid) ?? -1 };
+  }
+
+  private async resolve(dom: DomainRef): Promise<Resolved> {
+    const uuid = normalizeUuid(dom.uuid) ?? dom.uuid;
+    const { vms, names } = await this.snapshot();
+    const summary = vms.find((v) => v.uuid === uuid);
+    if (!summary) throw noDomainByUuid(uuid, dom.name);
+    return { summary, name: names.get(uuid) ?? dom.name };
+  }
+
+  private async details(r: Resolved, opts?: { fresh?: boolean }): Promise<VmInfo> {
+    try {
+      return await this.host.getVm(r.summary.uuid, opts);
+    } catch (err) {
+      throw fromVBoxError(err, { uuid: r.summary.uuid, name: r.name });
+    }
+  }
+
+  private mapInfo(info: VmInfo): MappedState {
+    const m = mapState(info.state, this.lastAction.get(info.uuid));
+    this.observe(info.uuid, m.active);
+    return m;
+  }
+
+  /**
+   * The VM's libvirt state. The list snapshot only knows "in runningvms or
+   * not"; unless it already came from a showvminfo, read the details (cached by
+   * the backend) and re-read them fresh when they contradict the list.
+   */
+  private async mappedState(summary: VmSummary, opts: { fresh?: boolean } = {}): Promise<MappedState> {
+    if (summary.stateFromDetails && !opts.fresh) return this.mapInfo({ uuid: summary.uuid, state: summary.state } as VmInfo);
+    const r = { summary, name: summary.name };
+    let info = await this.details(r, opts);
+    if (!opts.fresh && isActiveState(info.state) !== isActiveState(summary.state)) info = await this.details(r, { fresh: true });
+    return this.mapInfo(info);
+  }
+
+  /** Serialise changes per VM, check read-only, audit-log the outcome, map errors. */
+  private async change<T>(
+    s: Session,
+    op: string,
+    dom: DomainRef,
+    fn: (r: Resolved, ctx: OpContext) => Promise<T>,
+  ): Promise<T> {
+    if (s.readOnly) throw operationDenied(`read only access prevents ${op}`);
+    if (this.closed) throw operationInvalid('the daemon is shutting down');
+    const key = normalizeUuid(dom.uuid) ?? dom.uuid;
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(async () => {
+      let r: Resolved | undefined;
+      try {
+        r = await this.resolve(dom);
+        const out = await fn(r, { who: s.who });
+        this.log.info(`${op} ${r.name}: ok`, { op, domain: r.name, uuid: r.summary.uuid, who: s.who, result: 'ok' });
+        return out;
+      } catch (err) {
+        const e = fromVBoxError(err, r ? { uuid: r.summary.uuid, name: r.name } : undefined);
+        this.log.info(`${op} ${r?.name ?? dom.name}: ${e.message}`, {
+          op,
+          domain: r?.name ?? dom.name,
+          uuid: key,
+          who: s.who,
+          result: 'error',
+          code: e.code,
+        });
+        throw e;
+      }
+    });
+    this.locks.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === run) this.locks.delete(key);
+    }
+  }
+
+  private startRebootJob(uuid: string, name: string, ctx: OpContext): void {
+    const job: RebootJob = { cancelled: false, done: Promise.resolve() };
+    this.reboots.set(uuid, job);
+    const deadline = Date.now() + this.rebootTimeoutMs;
+    const loop = async () => {
+      while (!job.cancelled) {
+        await sleep(this.rebootPollMs, job);
+        if (job.cancelled) return;
+        let info: VmInfo;
+        try {
+          info = await this.host.getVm(uuid, { fresh: true });
+        } catch (err) {
+          this.log.warn(`reboot ${name}: cannot read the VM state, giving up: ${(err as Error).message}`, { uuid, who: ctx.who });
+          return;
+        }
+        if (job.cancelled) return;
+        if (info.state === 'poweroff' || info.state === 'aborted') {
+          await this.host.startVm(uuid, ctx);
+          this.host.invalidate(uuid);
+          this.ids.release(uuid);
+          this.ids.assign(uuid);
+          this.lastAction.set(uuid, 'start');
+          this.log.info(`reboot ${name}: guest powered off, started again`, { op: 'reboot', uuid, who: ctx.who, result: 'ok' });
+          return;
+        }
+        if (!isActiveState(info.state)) {
+          this.log.info(`reboot ${name}: VM is now ${info.state}; not restarting it`, { op: 'reboot', uuid, who: ctx.who });
+          return;
+        }
+        if (Date.now() >= deadline && info.state === 'running') {
+          await this.host.reset(uuid, ctx);
+          this.host.invalidate(uuid);
+          this.log.info(`reboot ${name}: guest ignored ACPI for ${this.rebootTimeoutMs} ms, reset instead`, {
+            op: 'reboot',
+            uuid,
+            who: ctx.who,
+            result: 'reset',
+          });
+          return;
+        }
+      }
+    };
+    job.done = loop()
+      .catch((err) => {
+        this.log.warn(`reboot ${name} failed: ${(err as Error).message}`, { op: 'reboot', uuid, who: ctx.who, result: 'error' });
+      })
+      .finally(() => {
+        if (job.timer) clearTimeout(job.timer);
+        if (this.reboots.get(uuid) === job) this.reboots.delete(uuid);
+      });
+  }
+
+  private stopJob(job: RebootJob): void {
+    job.cancelled = true;
+    if (job.timer) clearTimeout(job.timer);
+    job.wake?.();
+  }
+
+  private cancelReboot(uuid: string): void {
+    const job = this.reboots.get(uuid);
+    if (!job) return;
+    this.stopJob(job);
+    this.reboots.delete(uuid);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { kind?: string })?.kind === 'not-found';
+}
+
+export { DriverError };
