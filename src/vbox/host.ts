@@ -1,0 +1,722 @@
+/**
+ * VBoxManageHost: VBoxHost over a Runner (see docs/vbox-backend.md).
+ *
+ *  - one shared host snapshot (`list vms` + `list runningvms`), one refresh in
+ *    flight at a time, refreshed when older than cacheTtlMs or after a change;
+ *  - per-VM details (`showvminfo --machinereadable`) read lazily and cached,
+ *    dropped when the lists show the VM changed running-ness, after our own
+ *    changes and after detailsMaxAgeMs;
+ *  - every operation on one VM serialised (per-UUID mutex), session-lock errors
+ *    retried with bounded exponential back-off, at most maxProcs VBoxManage
+ *    processes at once;
+ *  - changes re-read the VM before (when the cached details are not fresh) and
+ *    after, and log at info with ctx.who.
+ */
+import os from 'node:os';
+import type { Logger } from '../log.js';
+import { nullLogger } from '../log.js';
+import {
+  classifyResult,
+  LISTED_AS_RUNNING,
+  normalizeUuid,
+  parseCreateVm,
+  parseHostInfo,
+  parseListVms,
+  parseShowVmInfo,
+  parseVersion,
+  type ListEntry,
+  type RunResult,
+} from './parse.js';
+import type { Runner } from './runner.js';
+import {
+  VBoxError,
+  type CreateVmSpec,
+  type HostInfo,
+  type NicAttachment,
+  type OpContext,
+  type VBoxHost,
+  type VBoxMachineState,
+  type VmChanges,
+  type VmInfo,
+  type VmSummary,
+} from './types.js';
+
+export interface LockRetryOptions {
+  /** Total attempts for a command that hits a session lock (≥1). Default 6. */
+  attempts?: number;
+  /** First back-off delay. Default 200 ms; doubles each time. */
+  baseDelayMs?: number;
+  /** Cap on one back-off delay. Default 2000 ms. */
+  maxDelayMs?: number;
+}
+
+export interface VBoxManageHostOptions {
+  runner: Runner;
+  logger?: Logger;
+  /** Max age of the host snapshot (list vms + runningvms). Default 1500 ms. */
+  cacheTtlMs?: number;
+  /** Max age of cached showvminfo details. Default 30 s (transient states: cacheTtlMs). */
+  detailsMaxAgeMs?: number;
+  /** Max VBoxManage processes at once. Default 4. */
+  maxProcs?: number;
+  lockRetry?: LockRetryOptions;
+  /** Per-invocation timeout for quick commands. Default 60 s. */
+  timeoutMs?: number;
+  /** Timeout for startvm, savestate, poweroff, unregistervm --delete. Default 300 s. */
+  longTimeoutMs?: number;
+  /** How long startVm polls for `running` after startvm returned. Default 30 s. */
+  startSettleMs?: number;
+  /** Poll interval while waiting for a transient state to settle. Default 250 ms. */
+  pollIntervalMs?: number;
+  /** Hostname reported by hostInfo (default: os.hostname(), or the SSH host). */
+  hostname?: string;
+}
+
+interface Snapshot {
+  at: number;
+  /** The generation this snapshot satisfies (see `gen`). */
+  gen: number;
+  vms: ListEntry[];
+  running: Set<string>;
+}
+
+interface CachedDetails {
+  info: VmInfo;
+  at: number;
+  /** Whether the VM was in `list runningvms` when the details were read (undefined = unknown). */
+  listedRunning?: boolean;
+}
+
+/** Counts of VBoxManage invocations by first argv word(s): for tests and the benchmark. */
+export interface HostStats {
+  runs: number;
+  byCommand: Record<string, number>;
+  lockRetries: number;
+  maxConcurrent: number;
+}
+
+const TRANSIENT: ReadonlySet<VBoxMachineState> = new Set<VBoxMachineState>([
+  'starting', 'stopping', 'saving', 'restoring', 'teleportingin', 'settingup', 'snapshotting',
+  'onlinesnapshotting', 'restoringsnapshot', 'deletingsnapshot', 'deletingsnapshotlive', 'deletingsnapshotlivepaused',
+]);
+
+const BOOT_DEVICES = new Set(['none', 'floppy', 'dvd', 'disk', 'net']);
+const NIC_TYPES: Record<NicAttachment, string> = {
+  none: 'none', null: 'null', nat: 'nat', bridged: 'bridged', intnet: 'intnet', hostonly: 'hostonly',
+  generic: 'generic', natnetwork: 'natnetwork', cloudnetwork: 'cloud', hostonlynetwork: 'hostonlynet',
+};
+const NIC_TARGET_OPT: Partial<Record<NicAttachment, string>> = {
+  bridged: '--bridgeadapter', hostonly: '--hostonlyadapter', intnet: '--intnet', natnetwork: '--nat-network',
+  generic: '--nicgenericdrv', hostonlynetwork: '--host-only-net', cloudnetwork: '--cloud-network',
+};
+const FIRMWARES = new Set(['bios', 'efi', 'efi32', 'efi64', 'efidual']);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A counting semaphore. */
+class Semaphore {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  maxSeen = 0;
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+    } else {
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    this.maxSeen = Math.max(this.maxSeen, this.active);
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next(); // hand the slot over
+    else this.active--;
+  }
+}
+
+/** Reject strings a command line cannot carry. */
+function checkText(what: string, s: unknown, allowEmpty = true): string {
+  if (typeof s !== 'string') throw new VBoxError('invalid-argument', `${what} must be a string`);
+  if (!allowEmpty && s === '') throw new VBoxError('invalid-argument', `${what} must not be empty`);
+  if (s.includes('\0')) throw new VBoxError('invalid-argument', `${what} must not contain NUL characters`);
+  return s;
+}
+
+function checkInt(what: string, n: unknown, min: number, max: number): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new VBoxError('invalid-argument', `${what} must be an integer in [${min}, ${max}], got ${String(n)}`);
+  }
+  return n;
+}
+
+/** `08:00:27:aa:bb:cc`, `08-00-27-AA-BB-CC`, `080027aabbcc` → `080027AABBCC`. */
+export function normalizeMac(mac: string): string {
+  const hex = checkText('MAC address', mac).replace(/[:\-.]/g, '').toUpperCase();
+  if (!/^[0-9A-F]{12}$/.test(hex)) throw new VBoxError('invalid-argument', `invalid MAC address ${JSON.stringify(mac)}`);
+  if (parseInt(hex.slice(0, 2), 16) & 1) throw new VBoxError('invalid-argument', `MAC address ${mac} is multicast`);
+  return hex;
+}
+
+/**
+ * The modifyvm options for a change set, in a fixed order:
+ * name, memory, cpus, firmware, boot1..4, description, autostart, then per NIC
+ * (by slot) type, target, model, MAC, cable. `current` supplies the NIC
+ * attachment when only a target is given.
+ */
+export function modifyVmArgs(changes: VmChanges, current?: VmInfo): string[] {
+  if (changes === null || typeof changes !== 'object') throw new VBoxError('invalid-argument', 'changes must be an object');
+  const a: string[] = [];
+  if (changes.name !== undefined) {
+    const name = checkText('name', changes.name, false);
+    if (/^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/.test(name)) {
+      throw new VBoxError('invalid-argument', 'a machine cannot have a UUID as its name');
+    }
+    a.push('--name', name);
+  }
+  if (changes.memoryMB !== undefined) a.push('--memory', String(checkInt('memoryMB', changes.memoryMB, 4, 16 * 1024 * 1024)));
+  if (changes.cpus !== undefined) a.push('--cpus', String(checkInt('cpus', changes.cpus, 1, 1024)));
+  if (changes.firmware !== undefined) {
+    const fw = checkText('firmware', changes.firmware).toLowerCase();
+    if (!FIRMWARES.has(fw)) throw new VBoxError('invalid-argument', `unknown firmware ${JSON.stringify(changes.firmware)}`);
+    a.push('--firmware', fw);
+  }
+  if (changes.boot !== undefined) {
+    if (!Array.isArray(changes.boot) || changes.boot.length > 4) throw new VBoxError('invalid-argument', 'boot must list at most 4 devices');
+    for (let i = 0; i < 4; i++) {
+      const dev = i < changes.boot.length ? checkText('boot device', changes.boot[i]).toLowerCase() : 'none';
+      if (!BOOT_DEVICES.has(dev)) throw new VBoxError('invalid-argument', `invalid boot device ${JSON.stringify(changes.boot[i])}`);
+      a.push(`--boot${i + 1}`, dev);
+    }
+  }
+  if (changes.description !== undefined) a.push('--description', checkText('description', changes.description));
+  if (changes.autostart !== undefined) {
+    if (typeof changes.autostart !== 'boolean') throw new VBoxError('invalid-argument', 'autostart must be a boolean');
+    a.push('--autostart-enabled', changes.autostart ? 'on' : 'off');
+  }
+  if (changes.nics !== undefined) {
+    if (!Array.isArray(changes.nics)) throw new VBoxError('invalid-argument', 'nics must be an array');
+    const seen = new Set<number>();
+    const nics = [...changes.nics].sort((x, y) => (x?.slot ?? 0) - (y?.slot ?? 0));
+    for (const nic of nics) {
+      if (!nic || typeof nic !== 'object') throw new VBoxError('invalid-argument', 'each NIC change must be an object');
+      const n = checkInt('NIC slot', nic.slot, 1, 36);
+      if (seen.has(n)) throw new VBoxError('invalid-argument', `NIC slot ${n} given twice`);
+      seen.add(n);
+      let attachment = nic.attachment;
+      if (attachment !== undefined) {
+        if (!(attachment in NIC_TYPES)) throw new VBoxError('invalid-argument', `unknown NIC attachment ${JSON.stringify(attachment)}`);
+        a.push(`--nic${n}`, NIC_TYPES[attachment]);
+      } else {
+        attachment = current?.nics.find((x) => x.slot === n)?.attachment;
+      }
+      if (nic.target !== undefined) {
+        const opt = attachment ? NIC_TARGET_OPT[attachment] : undefined;
+        if (!opt) throw new VBoxError('invalid-argument', `NIC ${n}: a target needs a bridged, hostonly, intnet, natnetwork or generic attachment`);
+        a.push(`${opt}${n}`, checkText('NIC target', nic.target, false));
+      }
+      if (nic.model !== undefined) a.push(`--nictype${n}`, checkText('NIC model', nic.model, false));
+      if (nic.mac !== undefined) a.push(`--macaddress${n}`, normalizeMac(nic.mac));
+      if (nic.cableConnected !== undefined) {
+        if (typeof nic.cableConnected !== 'boolean') throw new VBoxError('invalid-argument', 'cableConnected must be a boolean');
+        a.push(`--cableconnected${n}`, nic.cableConnected ? 'on' : 'off');
+      }
+    }
+  }
+  return a;
+}
+
+export class VBoxManageHost implements VBoxHost {
+  readonly runner: Runner;
+  private readonly log: Logger;
+  private readonly cacheTtlMs: number;
+  private readonly detailsMaxAgeMs: number;
+  private readonly timeoutMs: number;
+  private readonly longTimeoutMs: number;
+  private readonly startSettleMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly retry: Required<LockRetryOptions>;
+  private readonly procs: Semaphore;
+  private readonly hostname?: string;
+
+  private snap: Snapshot | null = null;
+  /** Bumped by every change/invalidate: a snapshot from an older generation is stale. */
+  private gen = 0;
+  private refreshing: Promise<Snapshot> | null = null;
+  private readonly details = new Map<string, CachedDetails>();
+  private readonly reading = new Map<string, Promise<VmInfo>>();
+  private readonly vmLocks = new Map<string, Promise<void>>();
+  private hostInfoCache: { at: number; info: HostInfo } | null = null;
+  private warnedEmpty = false;
+  private closed = false;
+  private readonly counts: HostStats = { runs: 0, byCommand: {}, lockRetries: 0, maxConcurrent: 0 };
+
+  constructor(opts: VBoxManageHostOptions) {
+    this.runner = opts.runner;
+    this.log = opts.logger ?? nullLogger();
+    this.cacheTtlMs = opts.cacheTtlMs ?? 1500;
+    this.detailsMaxAgeMs = opts.detailsMaxAgeMs ?? 30_000;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.longTimeoutMs = opts.longTimeoutMs ?? Math.max(300_000, this.timeoutMs);
+    this.startSettleMs = opts.startSettleMs ?? 30_000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 250;
+    this.retry = {
+      attempts: Math.max(1, opts.lockRetry?.attempts ?? 6),
+      baseDelayMs: opts.lockRetry?.baseDelayMs ?? 200,
+      maxDelayMs: opts.lockRetry?.maxDelayMs ?? 2000,
+    };
+    this.procs = new Semaphore(Math.max(1, opts.maxProcs ?? 4));
+    this.hostname = opts.hostname;
+  }
+
+  /** Invocation counters (a copy). */
+  stats(): HostStats {
+    return { ...this.counts, byCommand: { ...this.counts.byCommand }, maxConcurrent: this.procs.maxSeen };
+  }
+
+  // -------------------------------------------------------------------------
+  // running VBoxManage
+
+  /** One invocation under the process bound; returns the raw result. */
+  private async runOnce(argv: string[], timeoutMs: number): Promise<RunResult> {
+    if (this.closed) throw new VBoxError('unavailable', 'the VirtualBox backend is closed', undefined, argv);
+    await this.procs.acquire();
+    try {
+      this.counts.runs++;
+      const key = argv[0] === 'list' || argv[0] === 'controlvm' ? `${argv[0]} ${argv[argv[0] === 'list' ? 1 : 2] ?? ''}`.trim() : argv[0];
+      this.counts.byCommand[key] = (this.counts.byCommand[key] ?? 0) + 1;
+      const t0 = Date.now();
+      const r = await this.runner.run(argv, { timeoutMs });
+      this.log.debug('VBoxManage', { argv, exitCode: r.exitCode, ms: Date.now() - t0 });
+      return r;
+    } finally {
+      this.procs.release();
+    }
+  }
+
+  /**
+   * Run, classify, retry session-lock errors with back-off. Returns the result
+   * on success (stdout may matter), throws the classified VBoxError otherwise.
+   * `accept` can turn a failure into success (startvm's "successfully started").
+   */
+  private async exec(
+    argv: string[],
+    opts: { timeoutMs?: number; retryLocks?: boolean; accept?: (r: RunResult) => boolean } = {},
+  ): Promise<RunResult> {
+    const attempts = opts.retryLocks === false ? 1 : this.retry.attempts;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.runOnce(argv, opts.timeoutMs ?? this.timeoutMs);
+      const err = classifyResult(r, argv);
+      if (!err || opts.accept?.(r)) return r;
+      if (err.kind === 'locked' && attempt < attempts) {
+        this.counts.lockRetries++;
+        const delay = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
+        this.log.debug('VBoxManage session lock busy, retrying', { argv, attempt, delayMs: jittered, code: err.vboxCode });
+        await sleep(jittered);
+        continue;
+      }
+      throw err;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // per-VM serialisation
+
+  private async withVm<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.vmLocks.get(uuid) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.vmLocks.set(uuid, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.vmLocks.get(uuid) === tail) this.vmLocks.delete(uuid);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // snapshot
+
+  private snapshotFresh(s: Snapshot | null, needGen: number): s is Snapshot {
+    return !!s && s.gen >= needGen && Date.now() - s.at <= this.cacheTtlMs;
+  }
+
+  /** The shared snapshot; concurrent callers share one refresh. */
+  private async snapshot(): Promise<Snapshot> {
+    const needGen = this.gen;
+    for (;;) {
+      if (this.snapshotFresh(this.snap, needGen)) return this.snap;
+      if (this.refreshing) {
+        const s = await this.refreshing.catch(() => null);
+        // a refresh that started before a later change does not satisfy us: loop
+        if (s && s.gen >= needGen) return s;
+        if (!s && !this.refreshing) {
+          // the shared refresh failed: fail too rather than looping
+          return this.refresh();
+        }
+        continue;
+      }
+      return this.refresh();
+    }
+  }
+
+  private refresh(): Promise<Snapshot> {
+    const startGen = this.gen;
+    const p = (async () => {
+      const at = Date.now();
+      const [all, running] = await Promise.all([
+        this.exec(['list', 'vms']),
+        this.exec(['list', 'runningvms']),
+      ]);
+      const vms = parseListVms(all.stdout);
+      const run = new Set(parseListVms(running.stdout).map((e) => e.uuid));
+      const s: Snapshot = { at, gen: startGen, vms, running: run };
+      this.applySnapshot(s);
+      return s;
+    })();
+    this.refreshing = p;
+    const clear = () => {
+      if (this.refreshing === p) this.refreshing = null;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  private applySnapshot(s: Snapshot): void {
+    const present = new Set(s.vms.map((v) => v.uuid));
+    for (const [uuid, d] of this.details) {
+      if (!present.has(uuid)) {
+        this.details.delete(uuid);
+        continue;
+      }
+      const nowRunning = s.running.has(uuid);
+      // VM changed running-ness since its details were read, or the details
+      // contradict the list: forget them
+      if (d.listedRunning !== undefined && d.listedRunning !== nowRunning) this.details.delete(uuid);
+      else if (LISTED_AS_RUNNING.has(d.info.state) !== nowRunning) this.details.delete(uuid);
+    }
+    if (!this.snap || s.at >= this.snap.at) this.snap = s;
+    if (s.vms.length === 0 && !this.warnedEmpty) {
+      this.warnedEmpty = true;
+      const id = this.runner.describe?.();
+      this.log.warn(
+        'VirtualBox reports no registered VMs. VMs are registered per OS user and per VBOX_USER_HOME: ' +
+          'run vboxvirt as the user who owns the VMs (not root/a service account), with the same VBOX_USER_HOME.',
+        { user: id?.user, vboxUserHome: id?.home, where: id?.where },
+      );
+    } else if (s.vms.length > 0) {
+      this.warnedEmpty = false;
+    }
+  }
+
+  private cachedDetails(uuid: string): VmInfo | undefined {
+    const d = this.details.get(uuid);
+    if (!d) return undefined;
+    const maxAge = TRANSIENT.has(d.info.state) ? this.cacheTtlMs : this.detailsMaxAgeMs;
+    if (Date.now() - d.at > maxAge) {
+      this.details.delete(uuid);
+      return undefined;
+    }
+    return d.info;
+  }
+
+  async listVms(): Promise<VmSummary[]> {
+    const s = await this.snapshot();
+    return s.vms.map((e) => {
+      const listedRunning = s.running.has(e.uuid);
+      if (!e.accessible) return { uuid: e.uuid, name: e.name, accessible: false, state: 'unknown', stateFromDetails: false };
+      const d = this.cachedDetails(e.uuid);
+      if (d && LISTED_AS_RUNNING.has(d.state) === listedRunning) {
+        return { uuid: e.uuid, name: e.name, accessible: true, state: d.state, stateFromDetails: true };
+      }
+      return { uuid: e.uuid, name: e.name, accessible: true, state: listedRunning ? 'running' : 'poweroff', stateFromDetails: false };
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // details
+
+  /** showvminfo without the per-VM lock (callers hold it). Deduplicates concurrent reads. */
+  private readVm(uuid: string): Promise<VmInfo> {
+    const inflight = this.reading.get(uuid);
+    if (inflight) return inflight;
+    const p = (async () => {
+      const genAtStart = this.gen;
+      try {
+        const r = await this.exec(['showvminfo', uuid, '--machinereadable']);
+        const info = parseShowVmInfo(r.stdout);
+        if (info.uuid !== uuid) throw new VBoxError('failed', `showvminfo ${uuid} answered for ${info.uuid}`);
+        const snap = this.snap;
+        this.details.set(uuid, {
+          info,
+          at: Date.now(),
+          listedRunning: snap && snap.gen >= genAtStart ? snap.running.has(uuid) : undefined,
+        });
+        return info;
+      } catch (e) {
+        if (e instanceof VBoxError && e.kind === 'not-found') {
+          this.details.delete(uuid);
+          this.gen++; // the lists are stale too
+        }
+        throw e;
+      }
+    })();
+    this.reading.set(uuid, p);
+    const clear = () => {
+      if (this.reading.get(uuid) === p) this.reading.delete(uuid);
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  async getVm(uuidIn: string, opts: { fresh?: boolean } = {}): Promise<VmInfo> {
+    const uuid = normalizeUuid(uuidIn);
+    if (!opts.fresh) {
+      const d = this.cachedDetails(uuid);
+      if (d) return d;
+      const inflight = this.reading.get(uuid);
+      if (inflight) return inflight;
+    }
+    // showvminfo takes a write lock on a stopped VM (spec §3.5): serialise with changes
+    return this.withVm(uuid, async () => {
+      if (!opts.fresh) {
+        const d = this.cachedDetails(uuid);
+        if (d) return d;
+      }
+      return this.readVm(uuid);
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // changes
+
+  /** Drop what a change makes stale. */
+  private changed(uuid?: string): void {
+    this.gen++;
+    if (uuid) this.details.delete(uuid);
+    this.hostInfoCache = null;
+  }
+
+  /**
+   * Run one change on one VM: serialised, re-read before when the cached
+   * details are not fresh, re-read after, logged with who asked.
+   */
+  private async change<T>(
+    op: string,
+    uuidIn: string,
+    ctx: OpContext,
+    fn: (before: VmInfo) => Promise<T>,
+  ): Promise<T> {
+    const uuid = normalizeUuid(uuidIn);
+    const who = ctx?.who ?? 'unknown';
+    return this.withVm(uuid, async () => {
+      const d = this.details.get(uuid);
+      const before = d && Date.now() - d.at <= this.cacheTtlMs ? d.info : await this.readVm(uuid);
+      let result: T;
+      try {
+        result = await fn(before);
+      } catch (e) {
+        this.changed(uuid);
+        const err = e as VBoxError;
+        this.log.info(`${op} failed`, { who, op, uuid, name: before.name, before: before.state, error: err.message, kind: err.kind, code: err.vboxCode });
+        throw e;
+      }
+      this.changed(uuid);
+      let after: VmInfo | undefined;
+      try {
+        after = await this.readVm(uuid);
+      } catch (e) {
+        if (!(e instanceof VBoxError && e.kind === 'not-found')) throw e;
+      }
+      this.log.info(op, { who, op, uuid, name: after?.name ?? before.name, before: before.state, after: after?.state ?? 'gone' });
+      return result;
+    });
+  }
+
+  /** Poll showvminfo (holding the VM lock) while the state is transient. */
+  private async settle(uuid: string, first: VmInfo, limitMs: number): Promise<VmInfo> {
+    let info = first;
+    const until = Date.now() + limitMs;
+    while (TRANSIENT.has(info.state) && Date.now() < until) {
+      await sleep(this.pollIntervalMs);
+      this.details.delete(uuid);
+      info = await this.readVm(uuid);
+    }
+    return info;
+  }
+
+  async startVm(uuidIn: string, ctx: OpContext, opts: { paused?: boolean } = {}): Promise<void> {
+    await this.change('start', uuidIn, ctx, async (before) => {
+      const uuid = before.uuid;
+      if (before.state === 'running' || before.state === 'paused' || LISTED_AS_RUNNING.has(before.state)) {
+        throw new VBoxError('invalid-state', `VM ${before.name} is already ${before.state}`);
+      }
+      if (!before.raw.VMState && before.raw.accessible === 'off') throw new VBoxError('invalid-state', `VM ${uuid} is inaccessible`);
+      try {
+        await this.exec(['startvm', uuid, '--type', 'headless'], {
+          timeoutMs: this.longTimeoutMs,
+          accept: (r) => /has been successfully started/.test(r.stdout),
+        });
+      } catch (e) {
+        if (e instanceof VBoxError && e.kind === 'locked') {
+          // someone else may have started it meanwhile
+          this.details.delete(uuid);
+          const now = await this.readVm(uuid);
+          if (LISTED_AS_RUNNING.has(now.state)) throw new VBoxError('invalid-state', `VM ${now.name} is already ${now.state}`, e.vboxCode);
+        }
+        throw e;
+      }
+      this.details.delete(uuid);
+      let info = await this.settle(uuid, await this.readVm(uuid), this.startSettleMs);
+      if (info.state !== 'running' && info.state !== 'paused') {
+        throw new VBoxError('failed', `startvm returned but VirtualBox reports the VM ${info.state}`);
+      }
+      if (opts.paused && info.state === 'running') {
+        await this.exec(['controlvm', uuid, 'pause']);
+        this.details.delete(uuid);
+        info = await this.readVm(uuid);
+      }
+    });
+  }
+
+  private controlvm(op: string, sub: string, long = false) {
+    return (uuid: string, ctx: OpContext) =>
+      this.change(op, uuid, ctx, async (before) => {
+        await this.exec(['controlvm', before.uuid, sub], long ? { timeoutMs: this.longTimeoutMs } : {});
+      });
+  }
+
+  powerOff(uuid: string, ctx: OpContext): Promise<void> {
+    return this.controlvm('poweroff', 'poweroff', true)(uuid, ctx);
+  }
+  acpiPowerButton(uuid: string, ctx: OpContext): Promise<void> {
+    return this.controlvm('acpi-power-button', 'acpipowerbutton')(uuid, ctx);
+  }
+  reset(uuid: string, ctx: OpContext): Promise<void> {
+    return this.controlvm('reset', 'reset')(uuid, ctx);
+  }
+  pause(uuid: string, ctx: OpContext): Promise<void> {
+    return this.controlvm('pause', 'pause')(uuid, ctx);
+  }
+  resume(uuid: string, ctx: OpContext): Promise<void> {
+    return this.controlvm('resume', 'resume')(uuid, ctx);
+  }
+  saveState(uuid: string, ctx: OpContext): Promise<void> {
+    return this.controlvm('save-state', 'savestate', true)(uuid, ctx);
+  }
+
+  async discardState(uuid: string, ctx: OpContext): Promise<void> {
+    await this.change('discard-state', uuid, ctx, async (before) => {
+      await this.exec(['discardstate', before.uuid]);
+    });
+  }
+
+  async modifyVm(uuid: string, changes: VmChanges, ctx: OpContext): Promise<void> {
+    modifyVmArgs(changes); // validate before touching anything
+    await this.change('modify', uuid, ctx, async (before) => {
+      const args = modifyVmArgs(changes, before);
+      if (args.length === 0) return;
+      await this.exec(['modifyvm', before.uuid, ...args]);
+    });
+  }
+
+  async createVm(spec: CreateVmSpec, ctx: OpContext): Promise<string> {
+    if (!spec || typeof spec !== 'object') throw new VBoxError('invalid-argument', 'createVm needs a spec');
+    const name = checkText('name', spec.name, false);
+    const argv = ['createvm', '--name', name];
+    if (spec.osType !== undefined) argv.push('--ostype', checkText('osType', spec.osType, false));
+    if (spec.uuid !== undefined) argv.push('--uuid', normalizeUuid(spec.uuid));
+    argv.push('--register');
+    const extra = spec.changes ? modifyVmArgs(spec.changes) : [];
+    const who = ctx?.who ?? 'unknown';
+    const r = await this.exec(argv);
+    this.changed();
+    const uuid = parseCreateVm(r.stdout);
+    if (extra.length) {
+      try {
+        await this.withVm(uuid, () => this.exec(['modifyvm', uuid, ...modifyVmArgs(spec.changes!)]));
+      } catch (e) {
+        // all-or-nothing: remove the half-made VM
+        await this.exec(['unregistervm', uuid, '--delete'], { timeoutMs: this.longTimeoutMs }).catch((e2) =>
+          this.log.warn('could not remove a half-created VM', { uuid, error: (e2 as Error).message }),
+        );
+        this.changed(uuid);
+        this.log.info('create failed', { who, op: 'create', uuid, name, error: (e as Error).message });
+        throw e;
+      }
+      this.changed(uuid);
+    }
+    this.log.info('create', { who, op: 'create', uuid, name });
+    return uuid;
+  }
+
+  async unregisterVm(uuid: string, ctx: OpContext, opts: { deleteFiles?: boolean } = {}): Promise<void> {
+    await this.change(opts.deleteFiles ? 'unregister-delete' : 'unregister', uuid, ctx, async (before) => {
+      const argv = ['unregistervm', before.uuid];
+      if (opts.deleteFiles) argv.push('--delete');
+      await this.exec(argv, { timeoutMs: this.longTimeoutMs });
+      this.details.delete(before.uuid);
+    });
+  }
+
+  // -------------------------------------------------------------------------
+
+  /**
+   * `--version` plus `list hostinfo` (CPU count/speed/model, memory). Fields
+   * hostinfo does not give (hostname, arch) and anything it fails to give
+   * come from this machine's `os` module (for an SSH backend the hostname is
+   * the SSH host). Cached for 60 s.
+   */
+  async hostInfo(): Promise<HostInfo> {
+    if (this.hostInfoCache && Date.now() - this.hostInfoCache.at < 60_000) return this.hostInfoCache.info;
+    const v = await this.exec(['--version'], { retryLocks: false });
+    const version = parseVersion(v.stdout);
+    let facts: ReturnType<typeof parseHostInfo> = {};
+    try {
+      facts = parseHostInfo((await this.exec(['list', 'hostinfo'], { retryLocks: false })).stdout);
+    } catch (e) {
+      this.log.debug('list hostinfo failed; using local facts', { error: (e as Error).message });
+    }
+    const cpus = os.cpus();
+    const arch = ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l' } as Record<string, string>)[process.arch] ?? process.arch;
+    const info: HostInfo = {
+      vboxVersion: version.full,
+      hostname: this.hostname ?? os.hostname(),
+      arch,
+      cpuCount: facts.cpuCount && facts.cpuCount > 0 ? facts.cpuCount : cpus.length || 1,
+      cpuMhz: facts.cpuMhz && facts.cpuMhz > 0 ? facts.cpuMhz : cpus[0]?.speed ?? 0,
+      cpuModel: facts.cpuModel ?? cpus[0]?.model,
+      memoryKiB: facts.memoryKiB && facts.memoryKiB > 0 ? facts.memoryKiB : Math.floor(os.totalmem() / 1024),
+    };
+    this.hostInfoCache = { at: Date.now(), info };
+    return info;
+  }
+
+  invalidate(uuid?: string): void {
+    if (uuid === undefined) {
+      this.gen++;
+      this.details.clear();
+      this.hostInfoCache = null;
+      return;
+    }
+    let u: string;
+    try {
+      u = normalizeUuid(uuid);
+    } catch {
+      return;
+    }
+    this.details.delete(u);
+    this.gen++;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.runner.close();
+  }
+}
