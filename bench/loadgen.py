@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""Closed-loop libvirt client load generator for `npm run bench` (bench/run.ts).
+
+The same client (python3-libvirt, i.e. the libvirt C library) drives every system
+under test, as the anchors in ../shared/spec/performance.md were measured.
+
+Protocol with the parent (one JSON object per line):
+  child  -> {"event":"ready", ...}   connections are open, nothing measured yet
+  parent -> "go"                     the parent has sampled the server's /proc stats
+  child  -> {"event":"done", ...}    the measured window is over (connections still open)
+  parent -> "close" (or EOF)         the child closes its connections and exits
+
+Modes:
+  hold    open one connection (optionally define/start test-driver domains), idle until EOF
+  serial  one connection, one op in a closed loop
+  conc    N connections, one thread each, closed loop
+  churn   open + (virsh-like prologue) + close in a loop; the parent holds another connection
+  soak    N connections, closed loop over a mix of ops, for a long time
+"""
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+
+try:
+    import libvirt
+except ImportError:  # pragma: no cover - reported by the parent
+    sys.stdout.write(json.dumps({"event": "error", "error": "python3-libvirt is not installed (apt-get install python3-libvirt)"}) + "\n")
+    sys.stdout.flush()
+    sys.exit(3)
+
+# Silence libvirt's default error printer: errors are counted, not printed.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+HANG_US = 30_000_000  # MAAS's pexpect gives up after 30 s: a call slower than that is a hang
+SAMPLE_MAX = 4000
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def wait_line(expected):
+    line = sys.stdin.readline()
+    if not line:
+        return False
+    return line.strip() == expected
+
+
+def pct(sorted_vals, p):
+    if not sorted_vals:
+        return None
+    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * (len(sorted_vals) - 1)))))
+    return sorted_vals[k]
+
+
+def summarize(lat_us):
+    s = sorted(lat_us)
+    sample = s if len(s) <= SAMPLE_MAX else [s[int(i * (len(s) - 1) / (SAMPLE_MAX - 1))] for i in range(SAMPLE_MAX)]
+    return {
+        "count": len(s),
+        "p50_us": pct(s, 50),
+        "p90_us": pct(s, 90),
+        "p99_us": pct(s, 99),
+        "max_us": s[-1] if s else None,
+        "mean_us": (sum(s) / len(s)) if s else None,
+        "sample_us": sample,
+    }
+
+
+def test_domain_xml(name):
+    return ("<domain type='test'><name>%s</name><memory unit='MiB'>512</memory>"
+            "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>" % name)
+
+
+class Errors:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.count = 0
+        self.hangs = 0
+        self.samples = []
+
+    def add(self, msg):
+        with self.lock:
+            self.count += 1
+            if len(self.samples) < 10 and msg not in self.samples:
+                self.samples.append(msg)
+
+    def hang(self):
+        with self.lock:
+            self.hangs += 1
+
+    def json(self):
+        return {"errors": self.count, "hangs": self.hangs, "error_samples": self.samples}
+
+
+def make_op(conn, op, names):
+    """Returns (fn, rpcs_per_op). fn(i) performs one op."""
+    if op == "state":  # lookupByName + state(): what `virsh domstate` sends after the prologue
+        def fn(i):
+            conn.lookupByName(names[i % len(names)]).state()
+        return fn, 2
+    if op == "list":
+        def fn(_i):
+            conn.listAllDomains(0)
+        return fn, 1
+    doms = [conn.lookupByName(n) for n in names]
+    if op == "getstate":
+        def fn(i):
+            doms[i % len(doms)].state()
+        return fn, 1
+    if op == "dumpxml":
+        def fn(i):
+            doms[i % len(doms)].XMLDesc(0)
+        return fn, 1
+    raise SystemExit("unknown op " + op)
+
+
+def closed_loop(fn, deadline_ns, max_ops, lat, errors, offset):
+    i = offset
+    n = 0
+    while n < max_ops:
+        t0 = time.perf_counter_ns()
+        if t0 >= deadline_ns:
+            break
+        try:
+            fn(i)
+        except libvirt.libvirtError as e:
+            errors.add(str(e))
+        dt = (time.perf_counter_ns() - t0) // 1000
+        if dt > HANG_US:
+            errors.hang()
+        lat.append(dt)
+        i += 1
+        n += 1
+
+
+def names_of(args):
+    return ["%s%03d" % (args.prefix, i) for i in range(args.names)]
+
+
+def mode_hold(args):
+    conn = libvirt.open(args.uri)
+    defined = 0
+    if args.define:
+        existing = set(d.name() for d in conn.listAllDomains(0))
+        for i in range(args.define):
+            name = "%s%03d" % (args.prefix, i)
+            if name not in existing:
+                conn.defineXML(test_domain_xml(name))
+                defined += 1
+        for i in range(0, args.define, args.start_every) if args.start_every else []:
+            d = conn.lookupByName("%s%03d" % (args.prefix, i))
+            if not d.isActive():
+                d.create()
+    emit({"event": "ready", "defined": defined, "domains": len(conn.listAllDomains(0))})
+    wait_line("close")
+    conn.close()
+
+
+def mode_serial(args):
+    conn = libvirt.open(args.uri)
+    fn, rpcs = make_op(conn, args.op, names_of(args))
+    errors = Errors()
+    for i in range(min(50, args.max)):  # warm-up, not measured
+        try:
+            fn(i)
+        except libvirt.libvirtError as e:
+            errors.add(str(e))
+    emit({"event": "ready"})
+    if not wait_line("go"):
+        return
+    lat = []
+    t0 = time.perf_counter_ns()
+    closed_loop(fn, t0 + int(args.duration * 1e9), args.max, lat, errors, 0)
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    res = {"event": "done", "ops": len(lat), "rpcs_per_op": rpcs, "wall_s": wall,
+           "ops_per_s": len(lat) / wall if wall > 0 else 0}
+    res.update(summarize(lat))
+    res.update(errors.json())
+    emit(res)
+    wait_line("close")
+    conn.close()
+
+
+def mode_conc(args, soak=False):
+    names = names_of(args)
+    errors = Errors()
+    conns = []
+    for _ in range(args.conns):
+        conns.append(libvirt.open(args.uri))
+    fns = []
+    for c in conns:
+        if soak:
+            state_fn, _ = make_op(c, "state", names)
+            list_fn, _ = make_op(c, "list", names)
+            rnd = random.Random(len(fns))
+
+            def mix(i, state_fn=state_fn, list_fn=list_fn, rnd=rnd):
+                # MAAS-like mix: mostly lookup+state, sometimes a full listing
+                if rnd.random() < 0.1:
+                    list_fn(i)
+                else:
+                    state_fn(i)
+            fns.append((mix, 2))
+        else:
+            fns.append(make_op(c, args.op, names))
+    emit({"event": "ready", "conns": len(conns)})
+    if not wait_line("go"):
+        return
+    lats = [[] for _ in conns]
+    start_evt = threading.Event()
+    deadline = [0]
+
+    def worker(k):
+        start_evt.wait()
+        closed_loop(fns[k][0], deadline[0], 1 << 62, lats[k], errors, k * 7)
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(len(conns))]
+    for t in threads:
+        t.start()
+    t0 = time.perf_counter_ns()
+    deadline[0] = t0 + int(args.duration * 1e9)
+    start_evt.set()
+    stuck = 0
+    for t in threads:
+        t.join(timeout=max(0.0, (deadline[0] - time.perf_counter_ns()) / 1e9) + HANG_US / 1e6 + 5)
+        if t.is_alive():
+            stuck += 1
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    all_lat = [x for l in lats for x in l]
+    res = {"event": "done", "conns": len(conns), "ops": len(all_lat), "rpcs_per_op": fns[0][1] if fns else 0,
+           "wall_s": wall, "ops_per_s": len(all_lat) / wall if wall > 0 else 0, "stuck_threads": stuck}
+    res.update(summarize(all_lat))
+    res.update(errors.json())
+    res["hangs"] += stuck
+    emit(res)
+    if stuck:
+        # os._exit: stuck threads hold libvirt calls that will never return
+        import os
+        os._exit(4)
+    wait_line("close")
+    for c in conns:
+        try:
+            c.close()
+        except libvirt.libvirtError:
+            pass
+
+
+def mode_churn(args):
+    errors = Errors()
+
+    def one():
+        c = libvirt.open(args.uri)
+        # virsh's prologue beyond virConnectOpen: it registers a close callback
+        # (CONNECT_REGISTER_CLOSE_CALLBACK) and unregisters it before CONNECT_CLOSE.
+        c.registerCloseCallback(lambda *_a: None, None)
+        c.unregisterCloseCallback()
+        c.close()
+
+    for _ in range(5):
+        try:
+            one()
+        except libvirt.libvirtError as e:
+            errors.add(str(e))
+    emit({"event": "ready"})
+    if not wait_line("go"):
+        return
+    lat = []
+    t0 = time.perf_counter_ns()
+    closed_loop(lambda _i: one(), t0 + int(args.duration * 1e9), args.max, lat, errors, 0)
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    res = {"event": "done", "ops": len(lat), "wall_s": wall, "ops_per_s": len(lat) / wall if wall > 0 else 0}
+    res.update(summarize(lat))
+    res.update(errors.json())
+    emit(res)
+    wait_line("close")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["hold", "serial", "conc", "churn", "soak"])
+    ap.add_argument("--uri", required=True)
+    ap.add_argument("--op", default="state")
+    ap.add_argument("--names", type=int, default=100, help="domains named PREFIX000..")
+    ap.add_argument("--prefix", default="vm-")
+    ap.add_argument("--duration", type=float, default=2.0)
+    ap.add_argument("--max", type=int, default=1 << 62)
+    ap.add_argument("--conns", type=int, default=1)
+    ap.add_argument("--define", type=int, default=0, help="hold: define this many test-driver domains")
+    ap.add_argument("--start-every", type=int, default=0, help="hold: start every k-th defined domain")
+    args = ap.parse_args()
+    try:
+        if args.mode == "hold":
+            mode_hold(args)
+        elif args.mode == "serial":
+            mode_serial(args)
+        elif args.mode == "conc":
+            mode_conc(args)
+        elif args.mode == "soak":
+            mode_conc(args, soak=True)
+        else:
+            mode_churn(args)
+    except libvirt.libvirtError as e:
+        emit({"event": "error", "error": str(e)})
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

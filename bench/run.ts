@@ -1,0 +1,313 @@
+/**
+ * `npm run bench`: libvirtd 9.0 (A) vs vboxvirt on the in-process simulator (B) vs vboxvirt
+ * driving VBoxManage = vboxsim with Linux/macOS/Windows delay profiles (C), side by side,
+ * interleaved, on MAAS-like workloads. See docs/performance.md.
+ *
+ * Exit status: 0 when every measurement ran without errors, hangs or crashes (slow figures
+ * are reported as FAIL in the targets table, never as an exit status); 1 when something
+ * failed; 2 when a prerequisite is missing.
+ */
+import { Command } from 'commander';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startHolder } from './clients.js';
+import {
+  PROFILES,
+  cloneSimHome,
+  seedSimHome,
+  startLibvirtd,
+  startVboxvirt,
+  type DelayProfile,
+  type SystemUnderTest,
+} from './servers.js';
+import { aggregate, evaluateTargets, ratioToA, renderMarkdown, renderSvg, type BenchReport } from './report.js';
+import { machineInfo, missingPrerequisites, projectRoot, sampleProc, sleep } from './util.js';
+import * as W from './workloads.js';
+
+interface Opts {
+  quick: boolean;
+  rounds?: number;
+  vms?: number;
+  soakSeconds?: number;
+  burst?: number;
+  systems: string;
+  profiles: string;
+  workloads: string;
+  pinned: boolean;
+  out?: string;
+  python: string;
+  cacheTtl?: number;
+  uriScheme: string;
+  uriPath: string;
+  startSerialFraction: number;
+  cpuProf: boolean;
+  allowMissing: boolean;
+}
+
+const ALL_WORKLOADS = ['serial', 'conc', 'churn', 'maas', 'burst', 'soak', 'flood'];
+
+function parseArgs(argv: string[]): Opts {
+  const p = new Command()
+    .name('bench')
+    .description('vboxvirt vs libvirtd side by side (A = libvirtd test driver, B = vboxvirt sim backend, C = vboxvirt → vboxsim with delay profiles)')
+    .option('--quick', 'every workload briefly (well under a minute); figures indicative only', false)
+    .option('--rounds <n>', 'interleaved rounds per workload (default 3, quick 1)', (v) => parseInt(v, 10))
+    .option('--vms <n>', 'VMs every system holds (default 100, quick 20)', (v) => parseInt(v, 10))
+    .option('--soak-seconds <s>', 'W6 soak duration (default 180, quick 3)', (v) => parseFloat(v))
+    .option('--burst <n>', 'VMs started at once in W5 (default 20, quick 4)', (v) => parseInt(v, 10))
+    .option('--systems <list>', 'systems to measure', 'A,B,C')
+    .option('--profiles <list>', 'C delay profiles', 'linux,macos,windows')
+    .option('--workloads <list>', `workloads (${ALL_WORKLOADS.join(',')})`, ALL_WORKLOADS.join(','))
+    .option('--no-pinned', 'skip the W1 variant with server and client pinned to CPU 0')
+    .option('--out <dir>', 'output directory (default results/<timestamp>)')
+    .option('--python <path>', 'python interpreter with python3-libvirt', '/usr/bin/python3')
+    .option('--cache-ttl <ms>', 'pass --cache-ttl to vboxvirt', (v) => parseInt(v, 10))
+    .option('--uri-scheme <s>', 'URI scheme clients use for B and C', 'qemu+tcp')
+    .option('--uri-path <p>', 'URI path clients use for B and C', '/system')
+    .option('--start-serial-fraction <f>', 'share of a startvm the simulator serialises across VMs (1 = VBoxSVC-like)', (v) => parseFloat(v), 1)
+    .option('--cpu-prof', 'run B under node --cpu-prof (profiles in OUT/prof)', false)
+    .option('--allow-missing', 'a system that cannot start is reported, not a failure', false)
+    .exitOverride();
+  p.parse(argv, { from: 'user' });
+  return p.opts<Opts>();
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const root = projectRoot();
+  const missing = missingPrerequisites(o.python);
+  if (missing.length) {
+    process.stderr.write('The benchmark needs, and could not find:\n' + missing.map((m) => '  - ' + m).join('\n') + '\n');
+    return 2;
+  }
+  const quick = o.quick;
+  const rounds = o.rounds ?? (quick ? 1 : 3);
+  const ctx: W.BenchContext = {
+    root,
+    python: o.python,
+    vms: o.vms ?? (quick ? 20 : 100),
+    startEvery: 4,
+    serialSeconds: quick ? 0.3 : 2,
+    concSeconds: quick ? 0.3 : 3,
+    churnSeconds: quick ? 0.3 : 2,
+    maasSweeps: quick ? 1 : 3,
+    burstVms: o.burst ?? (quick ? 4 : 20),
+    soakSeconds: o.soakSeconds ?? (quick ? 3 : 180),
+    soakConns: 64,
+    floodClients: quick ? 16 : 64,
+    floodPerClient: quick ? 2 : 5,
+    log,
+  };
+  const wantSystems = new Set(o.systems.split(',').map((s) => s.trim().toUpperCase()));
+  const profiles: DelayProfile[] = o.profiles
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s): s is DelayProfile['name'] => s in PROFILES)
+    .map((s) => PROFILES[s]);
+  const workloads = new Set(o.workloads.split(',').map((s) => s.trim()));
+  const startedAt = new Date().toISOString();
+  const outDir = path.resolve(o.out ?? path.join(root, 'results', startedAt.replace(/[:.]/g, '-')));
+  mkdirSync(outDir, { recursive: true });
+  // short: libvirtd's unix socket path lives in here
+  const work = mkdtempSync(path.join(os.tmpdir(), 'vbb-'));
+  const machine = machineInfo(o.python);
+  log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, kernel ${machine.kernel}, node ${machine.node}, ${machine.libvirtd}, virsh ${machine.virsh}, python3-libvirt ${machine.pythonLibvirt}`);
+  log(`output: ${outDir}${quick ? ' (quick mode)' : ''}`);
+
+  const failures: string[] = [];
+  const systems: SystemUnderTest[] = [];
+  const sysInfo: BenchReport['systems'] = [];
+  const holders: Array<() => Promise<void>> = [];
+  const rssIdle = new Map<string, number>();
+  const measurements: W.Measurement[] = [];
+  const dead = new Set<string>();
+
+  const unavailable = (id: string, label: string, reason: string): void => {
+    sysInfo.push({ id, label, uri: '', available: false, reason });
+    log(`${id} unavailable: ${reason}`);
+    if (!o.allowMissing) failures.push(`${id} could not be started: ${reason.split('\n')[0]}`);
+  };
+
+  try {
+    // A
+    if (wantSystems.has('A')) {
+      try {
+        const a = await startLibvirtd(work);
+        const h = await startHolder(o.python, root, a.uri, ctx.vms, ctx.startEvery);
+        holders.push(h.stop);
+        systems.push(a);
+        sysInfo.push({ id: a.id, label: a.label, uri: a.uri, available: true });
+        log(`A: libvirtd pid ${a.pid} on ${a.uri}, ${String(h.info.domains)} domains`);
+      } catch (e) {
+        unavailable('A', 'libvirtd 9.0, test driver', (e as Error).message);
+      }
+    }
+    // B and C share one seeded simulator home, copied per system
+    const wantB = wantSystems.has('B');
+    const wantC = wantSystems.has('C') && profiles.length > 0;
+    if (wantB || wantC) {
+      const seed = path.join(work, 'seed');
+      let seeded = false;
+      try {
+        log(`seeding ${ctx.vms} simulated VMs (every ${ctx.startEvery}th running) with bin/vboxsim.js`);
+        await seedSimHome(root, seed, ctx.vms, ctx.startEvery);
+        seeded = true;
+      } catch (e) {
+        const reason = `seeding the simulator failed: ${(e as Error).message}`;
+        if (wantB) unavailable('B', 'vboxvirt, in-process simulator', reason);
+        if (wantC) for (const p of profiles) unavailable(`C-${p.name}`, `vboxvirt → vboxsim, ${p.name} delays`, reason);
+      }
+      if (seeded) {
+        const starts: Array<Promise<void>> = [];
+        const add = (id: string, label: string, backend: 'sim' | 'vboxmanage', profile?: DelayProfile): void => {
+          const home = path.join(work, id);
+          cloneSimHome(seed, home, profile ?? null);
+          starts.push(
+            (async () => {
+              try {
+                const s = await startVboxvirt(id, {
+                  root,
+                  workDir: work,
+                  backend,
+                  simHome: home,
+                  profile,
+                  cacheTtlMs: o.cacheTtl,
+                  uriScheme: o.uriScheme,
+                  uriPath: o.uriPath,
+                  extraNodeArgs: o.cpuProf && backend === 'sim' ? ['--cpu-prof', '--cpu-prof-dir', path.join(outDir, 'prof')] : [],
+                });
+                const h = await startHolder(o.python, root, s.uri, 0, 0).catch(async (e: Error) => {
+                  await s.stop();
+                  throw e;
+                });
+                holders.push(h.stop);
+                systems.push(s);
+                sysInfo.push({ id: s.id, label: s.label, uri: s.uri, available: true });
+                log(`${id}: vboxvirt pid ${s.pid} on ${s.uri}, ${String(h.info.domains)} domains`);
+              } catch (e) {
+                unavailable(id, label, (e as Error).message);
+              }
+            })(),
+          );
+        };
+        if (wantB) add('B', 'vboxvirt, in-process simulator', 'sim');
+        if (wantC) for (const p of profiles) add(`C-${p.name}`, `vboxvirt → vboxsim, ${p.name} delays`, 'vboxmanage', p);
+        await Promise.all(starts);
+      }
+    }
+    const order = (s: SystemUnderTest): number => (s.kind === 'A' ? 0 : s.kind === 'B' ? 1 : 2 + profiles.findIndex((p) => p.name === s.profile?.name));
+    systems.sort((a, b) => order(a) - order(b));
+    sysInfo.sort((a, b) => (a.id === 'A' ? -1 : b.id === 'A' ? 1 : a.id === 'B' ? -1 : b.id === 'B' ? 1 : 0));
+    await sleep(1000);
+    for (const s of systems) {
+      try {
+        rssIdle.set(s.id, sampleProc(s.pid).rssKb);
+      } catch {
+        /* crash: noticed below */
+      }
+    }
+
+    // C runs the RPC-layer workloads with its first profile only; the MAAS poll with every profile
+    const firstC = systems.find((s) => s.kind === 'C');
+    const rpcSystems = systems.filter((s) => s.kind !== 'C' || s === firstC);
+    const alive = (list: SystemUnderTest[]): SystemUnderTest[] => list.filter((s) => !dead.has(s.id));
+    const record = (s: SystemUnderTest, m: W.Measurement): void => {
+      measurements.push(m);
+      const crash = s.exitInfo();
+      if (crash && !dead.has(s.id)) {
+        dead.add(s.id);
+        failures.push(`${s.id} crashed during ${m.workload} ${m.variant}: ${crash}\n${s.stderrTail().slice(-800)}`);
+      }
+      const bad = m.errors || m.hangs ? ` — ${m.errors} errors, ${m.hangs} hangs${m.notes[0] ? ': ' + m.notes[0] : ''}` : '';
+      const head = Object.entries(m.metrics)
+        .slice(0, 4)
+        .map(([k, v]) => `${k}=${v === null ? 'n/a' : Math.round(v * 100) / 100}`)
+        .join(' ');
+      log(`${m.workload} ${m.variant} r${m.round} ${s.id}: ${head}${bad}`);
+    };
+    const interleave = async (list: SystemUnderTest[], fn: (s: SystemUnderTest, round: number) => Promise<W.Measurement>): Promise<void> => {
+      for (let r = 1; r <= rounds; r++) for (const s of alive(list)) record(s, await fn(s, r));
+    };
+
+    if (workloads.has('serial')) {
+      const variants: Array<[string, boolean]> = [['state', false], ['list', false], ['dumpxml', false]];
+      if (o.pinned && !quick) variants.push(['state', true], ['list', true], ['dumpxml', true]);
+      for (const [op, pinned] of variants) await interleave(rpcSystems, (s, r) => W.serial(ctx, s, op, pinned, r));
+    }
+    if (workloads.has('conc')) for (const n of [1, 4, 16, 64]) await interleave(rpcSystems, (s, r) => W.conc(ctx, s, n, r));
+    if (workloads.has('churn')) await interleave(rpcSystems, (s, r) => W.churn(ctx, s, r));
+    if (workloads.has('maas')) await interleave(systems, (s, r) => W.maasPoll(ctx, s, r));
+    if (workloads.has('burst')) await interleave(rpcSystems, (s, r) => W.burst(ctx, s, r));
+    if (workloads.has('flood')) await interleave(rpcSystems, (s, r) => W.flood(ctx, s, r));
+    if (workloads.has('soak')) for (const s of alive(rpcSystems)) record(s, await W.soak(ctx, s, rssIdle.get(s.id) ?? null));
+  } finally {
+    for (const h of holders) await h().catch(() => undefined);
+    for (const s of systems) await s.stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const rows = aggregate(measurements);
+  for (const r of rows) {
+    if (r.errors || r.hangs) failures.push(`${r.system} ${r.workload} ${r.variant}: ${r.errors} errors, ${r.hangs} hangs${r.notes[0] ? ' (' + r.notes[0] + ')' : ''}`);
+  }
+  const targets = evaluateTargets(rows, { profiles, burstVms: ctx.burstVms, startSerialFraction: o.startSerialFraction });
+  const report: BenchReport = {
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick,
+    machine,
+    config: {
+      rounds,
+      vms: ctx.vms,
+      running: Math.ceil(ctx.vms / ctx.startEvery),
+      serialSeconds: ctx.serialSeconds,
+      concSeconds: ctx.concSeconds,
+      churnSeconds: ctx.churnSeconds,
+      maasSweeps: ctx.maasSweeps,
+      burstVms: ctx.burstVms,
+      soakSeconds: ctx.soakSeconds,
+      soakConns: ctx.soakConns,
+      flood: `${ctx.floodClients}x${ctx.floodPerClient}`,
+      pinned: o.pinned && !quick,
+      cacheTtlMs: o.cacheTtl ?? null,
+      profiles: profiles.map((p) => p.name),
+      client: 'python3-libvirt threads (W1-W3, W6) and virsh processes (W4, W5, W6b)',
+    },
+    systems: sysInfo,
+    rows: rows.map((r) => { const { samples: _s, ...rest } = r; return { ...rest, ratioToA: r.system === 'A' ? 1 : ratioToA(rows, r) }; }),
+    measurements: measurements.map(({ samples: _s, ...m }) => m),
+    targets,
+    failures,
+    ok: failures.length === 0,
+  };
+  const md = renderMarkdown(report, rows);
+  writeFileSync(path.join(outDir, 'report.md'), md);
+  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(path.join(outDir, 'latency.svg'), renderSvg(rows, sysInfo.map((s) => s.id), `vboxvirt bench ${startedAt}`));
+  process.stdout.write(md + '\n');
+  for (const t of targets) {
+    process.stdout.write(`${t.pass === null ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.value === null ? 'n/a' : t.value.toFixed(2)} ${t.unit} (limit ${t.op} ${t.limit === null ? 'n/a' : t.limit.toFixed(2)})\n`);
+  }
+  process.stdout.write(`\nresults: ${path.join(outDir, 'report.md')}, results.json, latency.svg\n`);
+  if (failures.length) {
+    process.stdout.write(`\n${failures.length} failure(s):\n` + failures.map((f) => '  - ' + f.split('\n')[0]).join('\n') + '\n');
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

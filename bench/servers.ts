@@ -1,0 +1,343 @@
+/**
+ * The systems under test:
+ *   A  libvirtd 9.0 serving its built-in test driver over TCP (private dirs, port picked here)
+ *   B  vboxvirt --backend sim (the simulator in-process: protocol + daemon overhead)
+ *   C  vboxvirt --backend vboxmanage driving bin/vboxsim.js with a delay profile
+ * Every process started here is tracked and stopped by its PID (also on exit).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort, sleep } from './util.js';
+
+/** Per-subcommand VBoxManage costs in ms (../shared/spec/performance.md §3, simulator requirements). */
+export interface DelayProfile {
+  name: 'linux' | 'macos' | 'windows';
+  list: number;
+  showvminfo: number;
+  startvm: number;
+  controlvm: number;
+}
+
+export const PROFILES: Record<DelayProfile['name'], DelayProfile> = {
+  linux: { name: 'linux', list: 40, showvminfo: 90, startvm: 1000, controlvm: 500 },
+  macos: { name: 'macos', list: 300, showvminfo: 90, startvm: 1000, controlvm: 500 },
+  windows: { name: 'windows', list: 1000, showvminfo: 500, startvm: 1000, controlvm: 500 },
+};
+
+export type SystemKind = 'A' | 'B' | 'C';
+
+export interface SystemUnderTest {
+  /** Row label: A, B, C-linux, C-macos, C-windows. */
+  id: string;
+  kind: SystemKind;
+  label: string;
+  profile?: DelayProfile;
+  /** The server's PID (libvirtd or the vboxvirt node process). */
+  pid: number;
+  port: number;
+  /** libvirt URI for clients. */
+  uri: string;
+  simHome?: string;
+  /** The simulator's invocation log (C; B when the in-process simulator writes one). */
+  invocationLog?: string;
+  /** Non-null once the server process has exited (a crash while measuring). */
+  exitInfo(): string | null;
+  stderrTail(): string;
+  stop(): Promise<void>;
+}
+
+const tracked = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Starts a process in its own process group and remembers it so it is killed even if the bench dies. */
+export function trackedSpawn(cmd: string, args: string[], opts: Parameters<typeof spawn>[2]): ChildProcess {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of tracked) killTree(c, 'SIGKILL');
+    });
+  }
+  const child = spawn(cmd, args, { ...opts, detached: true });
+  tracked.add(child);
+  child.once('exit', () => tracked.delete(child));
+  return child;
+}
+
+function killTree(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, sig); // the group we created with detached: true
+  } catch {
+    try {
+      child.kill(sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  killTree(child, 'SIGTERM');
+  const t = setTimeout(() => killTree(child, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+function tail(buf: string[], max = 4000): string {
+  const s = buf.join('');
+  return s.length > max ? s.slice(-max) : s;
+}
+
+async function waitTcp(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (!alive()) throw new Error('server exited before listening');
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** A: a private libvirtd with only the built-in test driver (as ../shared/tools/run_libvirtd.sh does). */
+export async function startLibvirtd(workDir: string): Promise<SystemUnderTest> {
+  const d = path.join(workDir, 'A');
+  mkdirSync(path.join(d, 'sock'), { recursive: true });
+  mkdirSync(path.join(d, 'emptydrivers'), { recursive: true });
+  const port = await freePort();
+  const conf = path.join(d, 'libvirtd.conf');
+  writeFileSync(
+    conf,
+    [
+      'listen_tls = 0',
+      'listen_tcp = 1',
+      'auth_tcp = "none"',
+      `tcp_port = "${port}"`,
+      'listen_addr = "127.0.0.1"',
+      `unix_sock_dir = "${path.join(d, 'sock')}"`,
+      'unix_sock_rw_perms = "0700"',
+      'auth_unix_ro = "none"',
+      'auth_unix_rw = "none"',
+      'log_level = 3',
+      `log_outputs = "3:file:${path.join(d, 'libvirtd.log')}"`,
+      '',
+    ].join('\n'),
+  );
+  const errBuf: string[] = [];
+  const child = trackedSpawn('libvirtd', ['--listen', '-f', conf, '-p', path.join(d, 'libvirtd.pid')], {
+    env: { ...process.env, LIBVIRT_DRIVER_DIR: path.join(d, 'emptydrivers') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (b) => errBuf.push(String(b)));
+  child.stderr!.on('data', (b) => errBuf.push(String(b)));
+  let exit: string | null = null;
+  child.once('exit', (code, sig) => (exit = `libvirtd exited (code ${code}, signal ${sig})`));
+  child.once('error', (e) => (exit = `libvirtd: ${e.message}`));
+  try {
+    await waitTcp(port, 15_000, () => exit === null);
+  } catch (e) {
+    await stopChild(child);
+    throw new Error(`A (libvirtd) did not start: ${(e as Error).message} ${exit ?? ''} ${tail(errBuf)}`);
+  }
+  return {
+    id: 'A',
+    kind: 'A',
+    label: 'libvirtd 9.0, test driver',
+    pid: child.pid!,
+    port,
+    uri: `test+tcp://127.0.0.1:${port}/default`,
+    exitInfo: () => exit,
+    stderrTail: () => tail(errBuf),
+    stop: () => stopChild(child),
+  };
+}
+
+export interface VboxvirtOptions {
+  root: string;
+  workDir: string;
+  /** sim = B, vboxmanage = C */
+  backend: 'sim' | 'vboxmanage';
+  simHome: string;
+  profile?: DelayProfile;
+  cacheTtlMs?: number;
+  /** Path part of the URI clients use (default /system, as MAAS's qemu+tcp://host/system). */
+  uriPath: string;
+  uriScheme: string;
+  extraNodeArgs?: string[];
+}
+
+/** Writes the simulator's delay profile into $VBOX_USER_HOME/vboxsim.json (keeps other keys). */
+export function writeDelayProfile(simHome: string, profile: DelayProfile | null): void {
+  const f = path.join(simHome, 'vboxsim.json');
+  let cfg: Record<string, unknown> = {};
+  if (existsSync(f)) {
+    try {
+      cfg = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
+    } catch {
+      cfg = {};
+    }
+  }
+  if (profile) {
+    cfg.delays = { list: profile.list, showvminfo: profile.showvminfo, startvm: profile.startvm, controlvm: profile.controlvm };
+  } else {
+    delete cfg.delays;
+  }
+  writeFileSync(f, JSON.stringify(cfg, null, 2) + '\n');
+}
+
+/** An executable VBoxManage stand-in for --backend vboxmanage: exec node bin/vboxsim.js "$@". */
+export function writeSimWrapper(root: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const w = path.join(dir, 'VBoxManage');
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(w, `#!/bin/sh\nexec ${q(process.execPath)} ${q(path.join(root, 'bin', 'vboxsim.js'))} "$@"\n`);
+  chmodSync(w, 0o755);
+  return w;
+}
+
+export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<SystemUnderTest> {
+  const bin = path.join(o.root, 'bin', 'vboxvirt.js');
+  if (!existsSync(bin)) throw new Error(`${bin} does not exist yet`);
+  const args = [...(o.extraNodeArgs ?? []), bin, 'serve', '--backend', o.backend];
+  if (o.backend === 'sim') args.push('--sim-home', o.simHome);
+  else args.push('--vboxmanage', writeSimWrapper(o.root, path.join(o.workDir, id + '-bin')));
+  args.push('--listen-tcp', '127.0.0.1:0', '--log-level', 'warn');
+  if (o.cacheTtlMs !== undefined) args.push('--cache-ttl', String(o.cacheTtlMs));
+  const errBuf: string[] = [];
+  const child = trackedSpawn(process.execPath, args, {
+    cwd: o.workDir,
+    env: { ...process.env, VBOX_USER_HOME: o.simHome },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let exit: string | null = null;
+  child.once('exit', (code, sig) => (exit = `vboxvirt exited (code ${code}, signal ${sig})`));
+  child.once('error', (e) => (exit = `vboxvirt: ${e.message}`));
+  child.stderr!.on('data', (b) => {
+    errBuf.push(String(b));
+    if (errBuf.length > 200) errBuf.splice(0, 100);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error('no "listening tcp" line within 20 s')), 20_000);
+    child.stdout!.on('data', (b) => {
+      out += String(b);
+      const m = /listening tcp 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(t);
+      reject(new Error(exit ?? 'exited'));
+    });
+  }).catch(async (e: Error) => {
+    await stopChild(child);
+    throw new Error(`${id} (vboxvirt --backend ${o.backend}) did not start: ${e.message}\n${tail(errBuf, 1500)}`);
+  });
+  const log = path.join(o.simHome, 'vboxsim-invocations.jsonl');
+  return {
+    id,
+    kind: o.backend === 'sim' ? 'B' : 'C',
+    label:
+      o.backend === 'sim'
+        ? 'vboxvirt, in-process simulator'
+        : `vboxvirt → VBoxManage → vboxsim, ${o.profile?.name ?? 'zero'} delays`,
+    profile: o.profile,
+    pid: child.pid!,
+    port,
+    uri: `${o.uriScheme}://127.0.0.1:${port}${o.uriPath}`,
+    simHome: o.simHome,
+    invocationLog: log,
+    exitInfo: () => exit,
+    stderrTail: () => tail(errBuf),
+    stop: () => stopChild(child),
+  };
+}
+
+/** Runs `node bin/vboxsim.js ARGS` with VBOX_USER_HOME=home; rejects on a non-zero exit. */
+export function simCmd(root: string, home: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'vboxsim.js'), ...args], {
+      env: { ...process.env, VBOX_USER_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += String(b)));
+    child.stderr.on('data', (b) => (err += String(b)));
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', (e) => reject(e));
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      if (code === 0) resolve(out);
+      else reject(new Error(`vboxsim ${args.join(' ')} → exit ${code}: ${err.trim().split('\n').slice(0, 3).join(' | ')}`));
+    });
+  });
+}
+
+export const vmName = (i: number): string => `vm-${String(i).padStart(3, '0')}`;
+
+/**
+ * Seeds `count` VMs named vm-000.. in a fresh simulator home (every `startEvery`-th one
+ * running), with zero delays. Other homes are copies of this one.
+ */
+export async function seedSimHome(root: string, home: string, count: number, startEvery: number): Promise<void> {
+  if (!existsSync(path.join(root, 'bin', 'vboxsim.js'))) throw new Error('bin/vboxsim.js does not exist yet');
+  rmSync(home, { recursive: true, force: true });
+  mkdirSync(home, { recursive: true });
+  writeDelayProfile(home, null);
+  for (let i = 0; i < count; i++) {
+    await simCmd(root, home, ['createvm', '--name', vmName(i), '--ostype', 'Ubuntu_64', '--register']);
+  }
+  for (let i = 0; i < count; i += startEvery) {
+    await simCmd(root, home, ['startvm', vmName(i), '--type', 'headless']);
+  }
+}
+
+export function cloneSimHome(from: string, to: string, profile: DelayProfile | null): void {
+  rmSync(to, { recursive: true, force: true });
+  cpSync(from, to, { recursive: true });
+  rmSync(path.join(to, 'vboxsim-invocations.jsonl'), { force: true });
+  writeDelayProfile(to, profile);
+}
+
+export interface Invocation {
+  argv: string[];
+}
+
+/** Reads the simulator's invocation log from a byte offset; tolerant of its exact field names. */
+export function readInvocations(file: string | undefined, fromByte: number): { list: Invocation[]; size: number } {
+  if (!file || !existsSync(file)) return { list: [], size: 0 };
+  const size = statSync(file).size;
+  if (size <= fromByte) return { list: [], size };
+  const text = readFileSync(file).subarray(fromByte).toString('utf8');
+  const list: Invocation[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      const argv = (o.argv ?? o.args ?? o.command) as unknown;
+      list.push({ argv: Array.isArray(argv) ? argv.map(String) : typeof argv === 'string' ? argv.split(' ') : [] });
+    } catch {
+      list.push({ argv: line.split(' ') });
+    }
+  }
+  return { list, size };
+}
+
+export function logSize(file: string | undefined): number {
+  if (!file || !existsSync(file)) return 0;
+  return statSync(file).size;
+}

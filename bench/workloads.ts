@@ -1,0 +1,429 @@
+/**
+ * The six workloads. Each call measures ONE system for ONE round and returns a Measurement;
+ * run.ts interleaves the systems (A B C A B C …) and takes medians over rounds.
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { pool, runPyStep, runVirsh, StepError, type PyResult, type VirshResult } from './clients.js';
+import { logSize, readInvocations, vmName, type SystemUnderTest } from './servers.js';
+import { percentile, sampleProc, sleep, sortedNums, type ProcSample } from './util.js';
+
+export interface Measurement {
+  workload: 'serial' | 'conc' | 'churn' | 'maas' | 'burst' | 'soak' | 'flood';
+  variant: string;
+  system: string;
+  round: number;
+  metrics: Record<string, number | null>;
+  /** Latency sample for the distribution chart. */
+  samples?: number[];
+  sampleUnit?: 'us' | 'ms';
+  errors: number;
+  hangs: number;
+  notes: string[];
+}
+
+export interface BenchContext {
+  root: string;
+  python: string;
+  /** Number of VMs every system holds (vm-000..). */
+  vms: number;
+  /** Every k-th VM (vm-000, vm-004, …) is running; the others are shut off. */
+  startEvery: number;
+  serialSeconds: number;
+  concSeconds: number;
+  churnSeconds: number;
+  maasSweeps: number;
+  burstVms: number;
+  soakSeconds: number;
+  soakConns: number;
+  floodClients: number;
+  floodPerClient: number;
+  log: (msg: string) => void;
+}
+
+export const expectedState = (ctx: BenchContext, i: number): string => (i % ctx.startEvery === 0 ? 'running' : 'shut off');
+
+function m(
+  workload: Measurement['workload'],
+  variant: string,
+  sys: SystemUnderTest,
+  round: number,
+): Measurement {
+  return { workload, variant, system: sys.id, round, metrics: {}, errors: 0, hangs: 0, notes: [] };
+}
+
+function absorb(meas: Measurement, r: PyResult): void {
+  meas.errors += r.errors ?? 0;
+  meas.hangs += r.hangs ?? 0;
+  for (const s of r.error_samples ?? []) if (meas.notes.length < 5) meas.notes.push(s);
+}
+
+function stepFailure(meas: Measurement, e: unknown): Measurement {
+  if (e instanceof StepError && e.kind === 'hang') meas.hangs += 1;
+  else meas.errors += 1;
+  meas.notes.push((e as Error).message.slice(0, 300));
+  return meas;
+}
+
+function safeSample(pid: number): ProcSample | null {
+  try {
+    return sampleProc(pid);
+  } catch {
+    return null;
+  }
+}
+
+const allCpus = `0-${os.cpus().length - 1}`;
+
+/** Pins every thread of the server to one CPU (taskset -a), or releases it. */
+function pinServer(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** W1: serial calls on one connection (op: state = lookup+GetState, list, dumpxml). */
+export async function serial(ctx: BenchContext, sys: SystemUnderTest, op: string, pinned: boolean, round: number): Promise<Measurement> {
+  const meas = m('serial', `${op}${pinned ? ' pinned' : ''}`, sys, round);
+  let before: ProcSample | null = null;
+  let after: ProcSample | null = null;
+  const python = pinned ? 'taskset' : ctx.python;
+  const pre = pinned ? ['-c', '0', ctx.python] : [];
+  try {
+    if (pinned) pinServer(sys.pid, '0');
+    const r = await runPyStep(python, ctx.root, [
+      'serial', '--uri', sys.uri, '--op', op, '--names', String(ctx.vms), '--duration', String(ctx.serialSeconds),
+    ], ctx.serialSeconds * 1000 + 60_000, {
+      beforeGo: () => void (before = safeSample(sys.pid)),
+      afterDone: () => void (after = safeSample(sys.pid)),
+    }, pre);
+    absorb(meas, r);
+    const ops = r.ops ?? 0;
+    const cpu = before && after ? (after as ProcSample).cpuUs - (before as ProcSample).cpuUs : null;
+    const childCpu = before && after ? (after as ProcSample).childCpuUs - (before as ProcSample).childCpuUs : null;
+    meas.metrics = {
+      ops,
+      ops_per_s: r.ops_per_s ?? null,
+      p50_us: r.p50_us ?? null,
+      p99_us: r.p99_us ?? null,
+      cpu_us_per_op: cpu !== null && ops ? cpu / ops : null,
+      cpu_us_per_rpc: cpu !== null && ops ? cpu / ops / (r.rpcs_per_op ?? 1) : null,
+      child_cpu_us_per_op: childCpu !== null && ops ? childCpu / ops : null,
+    };
+    meas.samples = r.sample_us;
+    meas.sampleUnit = 'us';
+  } catch (e) {
+    stepFailure(meas, e);
+  } finally {
+    if (pinned) {
+      try {
+        pinServer(sys.pid, allCpus);
+      } catch {
+        /* server gone: reported as a crash by the caller */
+      }
+    }
+  }
+  return meas;
+}
+
+/** W2: N concurrent connections, op state, one client thread per connection. */
+export async function conc(ctx: BenchContext, sys: SystemUnderTest, conns: number, round: number): Promise<Measurement> {
+  const meas = m('conc', `${conns} conn`, sys, round);
+  let before: ProcSample | null = null;
+  let after: ProcSample | null = null;
+  try {
+    const r = await runPyStep(ctx.python, ctx.root, [
+      'conc', '--uri', sys.uri, '--op', 'state', '--conns', String(conns), '--names', String(ctx.vms),
+      '--duration', String(ctx.concSeconds),
+    ], ctx.concSeconds * 1000 + 60_000, {
+      beforeGo: () => void (before = safeSample(sys.pid)),
+      afterDone: () => void (after = safeSample(sys.pid)),
+    });
+    absorb(meas, r);
+    const ops = r.ops ?? 0;
+    const cpu = before && after ? (after as ProcSample).cpuUs - (before as ProcSample).cpuUs : null;
+    meas.metrics = {
+      conns,
+      ops,
+      ops_per_s: r.ops_per_s ?? null,
+      p50_ms: r.p50_us != null ? r.p50_us / 1000 : null,
+      p99_ms: r.p99_us != null ? r.p99_us / 1000 : null,
+      cpu_us_per_op: cpu !== null && ops ? cpu / ops : null,
+    };
+    meas.samples = r.sample_us;
+    meas.sampleUnit = 'us';
+  } catch (e) {
+    stepFailure(meas, e);
+  }
+  return meas;
+}
+
+/** W3: connection churn: open + virsh-like prologue (close callback) + close, serial. */
+export async function churn(ctx: BenchContext, sys: SystemUnderTest, round: number): Promise<Measurement> {
+  const meas = m('churn', 'open+close', sys, round);
+  let before: ProcSample | null = null;
+  let after: ProcSample | null = null;
+  try {
+    const r = await runPyStep(ctx.python, ctx.root, ['churn', '--uri', sys.uri, '--duration', String(ctx.churnSeconds)],
+      ctx.churnSeconds * 1000 + 60_000, {
+        beforeGo: () => void (before = safeSample(sys.pid)),
+        afterDone: () => void (after = safeSample(sys.pid)),
+      });
+    absorb(meas, r);
+    const ops = r.ops ?? 0;
+    const cpu = before && after ? (after as ProcSample).cpuUs - (before as ProcSample).cpuUs : null;
+    meas.metrics = {
+      opens: ops,
+      opens_per_s: r.ops_per_s ?? null,
+      p50_us: r.p50_us ?? null,
+      p99_us: r.p99_us ?? null,
+      cpu_us_per_open: cpu !== null && ops ? cpu / ops : null,
+    };
+    meas.samples = r.sample_us;
+    meas.sampleUnit = 'us';
+  } catch (e) {
+    stepFailure(meas, e);
+  }
+  return meas;
+}
+
+function subcommand(argv: string[]): string {
+  const a = argv.filter((x) => !/vboxmanage|vboxsim|node$/i.test(x));
+  const i = a.findIndex((x) => !x.startsWith('-'));
+  if (i < 0) return a[0] ?? '';
+  const sub = a[i];
+  if (sub === 'list' || sub === 'controlvm') return `${sub} ${a[i + 1] ?? ''}`.trim();
+  return sub;
+}
+
+function countBy(list: string[]): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const k of list) o[k] = (o[k] ?? 0) + 1;
+  return o;
+}
+
+function virshFailed(r: VirshResult): boolean {
+  return r.timedOut || r.code !== 0;
+}
+
+/** W4: the MAAS poll: one `virsh domstate` process per VM, 5 at a time; then one `virsh list --all`. */
+export async function maasPoll(ctx: BenchContext, sys: SystemUnderTest, round: number): Promise<Measurement> {
+  const meas = m('maas', 'poll', sys, round);
+  const sweeps: number[] = [];
+  const inv: number[] = [];
+  const lat: number[] = [];
+  const invKinds: string[] = [];
+  for (let s = 0; s < ctx.maasSweeps; s++) {
+    const off = logSize(sys.invocationLog);
+    const t0 = performance.now();
+    const res = await pool(
+      Array.from({ length: ctx.vms }, (_, i) => () => runVirsh(sys.uri, ['domstate', vmName(i)])),
+      5,
+    );
+    sweeps.push((performance.now() - t0) / 1000);
+    const calls = readInvocations(sys.invocationLog, off).list;
+    inv.push(calls.length);
+    invKinds.push(...calls.map((c) => subcommand(c.argv)));
+    res.forEach((r, i) => {
+      lat.push(r.ms);
+      if (r.timedOut) meas.hangs++;
+      if (virshFailed(r)) {
+        meas.errors++;
+        if (meas.notes.length < 5) meas.notes.push(`domstate ${vmName(i)}: rc ${r.code} ${r.stderr.trim().slice(0, 200)}`);
+      } else if (r.stdout.trim() !== expectedState(ctx, i)) {
+        meas.errors++;
+        if (meas.notes.length < 5) meas.notes.push(`domstate ${vmName(i)}: "${r.stdout.trim()}", expected "${expectedState(ctx, i)}"`);
+      }
+    });
+  }
+  const off = logSize(sys.invocationLog);
+  const la = await runVirsh(sys.uri, ['list', '--all']);
+  const laInv = readInvocations(sys.invocationLog, off).list.length;
+  if (la.timedOut) meas.hangs++;
+  if (virshFailed(la)) {
+    meas.errors++;
+    meas.notes.push(`list --all: rc ${la.code} ${la.stderr.trim().slice(0, 200)}`);
+  } else {
+    const missing = Array.from({ length: ctx.vms }, (_, i) => vmName(i)).filter((n) => !la.stdout.includes(` ${n} `));
+    if (missing.length) {
+      meas.errors++;
+      meas.notes.push(`list --all misses ${missing.length} VMs (e.g. ${missing[0]})`);
+    }
+  }
+  const sl = sortedNums(lat);
+  meas.metrics = {
+    vms: ctx.vms,
+    sweep_s: sortedNums(sweeps)[Math.floor((sweeps.length - 1) / 2)] ?? null,
+    sweep_max_s: sweeps.length ? Math.max(...sweeps) : null,
+    domstate_p50_ms: percentile(sl, 50),
+    domstate_max_ms: sl.length ? sl[sl.length - 1] : null,
+    inv_per_sweep: sys.invocationLog ? (sortedNums(inv)[Math.floor((inv.length - 1) / 2)] ?? null) : null,
+    inv_per_sweep_max: sys.invocationLog && inv.length ? Math.max(...inv) : null,
+    list_all_s: la.ms / 1000,
+    inv_list_all: sys.invocationLog ? laInv : null,
+  };
+  if (sys.kind === 'C') meas.notes.push(`VBoxManage calls over ${ctx.maasSweeps} sweeps: ${JSON.stringify(countBy(invKinds))}`);
+  meas.samples = lat;
+  meas.sampleUnit = 'ms';
+  return meas;
+}
+
+/** W5: burst power-on: N concurrent `virsh start`, a MAAS-style `domstate` 1 s after each, then N `destroy`. */
+export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: number): Promise<Measurement> {
+  const meas = m('burst', `${ctx.burstVms} VMs`, sys, round);
+  const idx: number[] = [];
+  for (let i = 0; idx.length < ctx.burstVms && i < ctx.vms; i++) if (expectedState(ctx, i) === 'shut off') idx.push(i);
+  const names = idx.map(vmName);
+  const off = logSize(sys.invocationLog);
+  const starts: VirshResult[] = [];
+  const rechecks: VirshResult[] = [];
+  await Promise.all(
+    names.map(async (n, k) => {
+      const r = await runVirsh(sys.uri, ['start', n]);
+      starts[k] = r;
+      await sleep(1000);
+      rechecks[k] = await runVirsh(sys.uri, ['domstate', n]);
+    }),
+  );
+  const calls = readInvocations(sys.invocationLog, off).list;
+  const startvm = calls.filter((c) => subcommand(c.argv) === 'startvm');
+  const perVm = countBy(startvm.map((c) => names.find((n) => c.argv.includes(n)) ?? '?'));
+  const dups = Object.entries(perVm).filter(([, c]) => c > 1).length;
+  let running = 0;
+  names.forEach((n, k) => {
+    const s = starts[k];
+    if (s.timedOut) meas.hangs++;
+    if (virshFailed(s)) {
+      meas.errors++;
+      if (meas.notes.length < 5) meas.notes.push(`start ${n}: rc ${s.code} ${s.stderr.trim().slice(0, 200)}`);
+    }
+    const r = rechecks[k];
+    if (r.timedOut) meas.hangs++;
+    if (!virshFailed(r) && r.stdout.trim() === 'running') running++;
+    else if (meas.notes.length < 5) meas.notes.push(`domstate ${n} 1 s after start: "${r.stdout.trim()}" ${r.stderr.trim().slice(0, 200)}`);
+  });
+  const destroys = await Promise.all(names.map((n) => runVirsh(sys.uri, ['destroy', n])));
+  destroys.forEach((d, k) => {
+    if (d.timedOut) meas.hangs++;
+    if (virshFailed(d)) {
+      meas.errors++;
+      if (meas.notes.length < 5) meas.notes.push(`destroy ${names[k]}: rc ${d.code} ${d.stderr.trim().slice(0, 200)}`);
+    }
+  });
+  // the VMs must be back to "shut off" so that the next round (and the poll) see the seeded states
+  const after = await pool(names.map((n) => () => runVirsh(sys.uri, ['domstate', n])), 5);
+  const notOff = after.filter((r) => r.stdout.trim() !== 'shut off').length;
+  if (notOff) {
+    meas.errors++;
+    meas.notes.push(`${notOff} VMs not "shut off" after destroy`);
+  }
+  const sl = sortedNums(starts.map((s) => s.ms));
+  meas.metrics = {
+    vms: names.length,
+    start_p50_ms: percentile(sl, 50),
+    start_max_ms: sl.length ? sl[sl.length - 1] : null,
+    running_at_recheck: running,
+    startvm_calls: sys.invocationLog ? startvm.length : null,
+    duplicate_startvm_vms: sys.invocationLog ? dups : null,
+    destroy_max_ms: destroys.length ? Math.max(...destroys.map((d) => d.ms)) : null,
+  };
+  if (running < names.length) meas.errors++;
+  meas.samples = starts.map((s) => s.ms);
+  meas.sampleUnit = 'ms';
+  return meas;
+}
+
+/** W6: 64 concurrent in-process clients for ctx.soakSeconds: errors, hangs, RSS and fds. */
+export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: number | null): Promise<Measurement> {
+  const meas = m('soak', `${ctx.soakConns} clients × ${ctx.soakSeconds} s`, sys, 1);
+  const before = safeSample(sys.pid);
+  let at64: ProcSample | null = null;
+  let end: ProcSample | null = null;
+  const during: ProcSample[] = [];
+  try {
+    const r = await runPyStep(ctx.python, ctx.root, [
+      'soak', '--uri', sys.uri, '--conns', String(ctx.soakConns), '--names', String(ctx.vms), '--duration', String(ctx.soakSeconds),
+    ], ctx.soakSeconds * 1000 + 90_000, {
+      beforeGo: async () => {
+        await sleep(300);
+        at64 = safeSample(sys.pid);
+      },
+      tickMs: Math.max(250, Math.min(2000, (ctx.soakSeconds * 1000) / 40)),
+      onTick: () => {
+        const s = safeSample(sys.pid);
+        if (s) during.push(s);
+      },
+      afterDone: () => void (end = safeSample(sys.pid)),
+    });
+    absorb(meas, r);
+    meas.metrics.ops = r.ops ?? null;
+    meas.metrics.ops_per_s = r.ops_per_s ?? null;
+    meas.metrics.p99_ms = r.p99_us != null ? r.p99_us / 1000 : null;
+    meas.samples = r.sample_us;
+    meas.sampleUnit = 'us';
+  } catch (e) {
+    stepFailure(meas, e);
+  }
+  await sleep(1000);
+  const afterClose = safeSample(sys.pid);
+  // growth over the soak: median RSS of the last quarter vs the second quarter (after warm-up)
+  const q = Math.floor(during.length / 4);
+  const med = (xs: ProcSample[]): number | null => {
+    const v = sortedNums(xs.map((x) => x.rssKb));
+    return v.length ? v[Math.floor(v.length / 2)] : null;
+  };
+  const early = q > 0 ? med(during.slice(q, 2 * q)) : null;
+  const late = q > 0 ? med(during.slice(3 * q)) : null;
+  const b = before as ProcSample | null;
+  const a64 = at64 as ProcSample | null;
+  const e = end as ProcSample | null;
+  Object.assign(meas.metrics, {
+    rss_idle_kb: rssIdleKb,
+    rss_before_kb: b?.rssKb ?? null,
+    rss_64_idle_kb: a64?.rssKb ?? null,
+    per_conn_kb: b && a64 ? (a64.rssKb - b.rssKb) / ctx.soakConns : null,
+    rss_soak_early_kb: early,
+    rss_soak_late_kb: late,
+    soak_growth_kb: early !== null && late !== null ? late - early : null,
+    rss_peak_kb: during.length ? Math.max(...during.map((x) => x.rssKb)) : null,
+    rss_end_kb: e?.rssKb ?? null,
+    rss_after_close_kb: afterClose?.rssKb ?? null,
+    fds_before: b?.fds ?? null,
+    fds_64: a64?.fds ?? null,
+    fds_after_close: afterClose?.fds ?? null,
+    threads_64: a64?.threads ?? null,
+  });
+  if (b && afterClose && afterClose.fds > b.fds) meas.notes.push(`fds after close ${afterClose.fds} > before ${b.fds}`);
+  return meas;
+}
+
+/** W6 (compatibility half): C clients × P `virsh domstate` processes each, all at once. */
+export async function flood(ctx: BenchContext, sys: SystemUnderTest, round: number): Promise<Measurement> {
+  const meas = m('flood', `${ctx.floodClients} × ${ctx.floodPerClient} virsh`, sys, round);
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: ctx.floodClients }, async (_, c) => {
+      for (let k = 0; k < ctx.floodPerClient; k++) {
+        const i = (c * ctx.floodPerClient + k) % ctx.vms;
+        const r = await runVirsh(sys.uri, ['domstate', vmName(i)]);
+        lat.push(r.ms);
+        if (r.timedOut) meas.hangs++;
+        if (virshFailed(r) || r.stdout.trim() !== expectedState(ctx, i)) {
+          meas.errors++;
+          if (meas.notes.length < 5) meas.notes.push(`domstate ${vmName(i)}: rc ${r.code} "${r.stdout.trim()}" ${r.stderr.trim().slice(0, 160)}`);
+        }
+      }
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const sl = sortedNums(lat);
+  meas.metrics = {
+    processes: lat.length,
+    wall_s: wall,
+    virsh_per_s: lat.length / wall,
+    p50_ms: percentile(sl, 50),
+    max_ms: sl.length ? sl[sl.length - 1] : null,
+  };
+  meas.samples = lat;
+  meas.sampleUnit = 'ms';
+  return meas;
+}
