@@ -22,7 +22,7 @@ import {
   noDomainById,
   noDomainByName,
   noDomainByUuid,
-  operationDenied,
+  readOnly,
   operationInvalid,
 } from './errors.js';
 import { DomainState, type LastAction, type MappedState, mapState, isActiveState, stateWord } from './states.js';
@@ -158,6 +158,21 @@ export function snapshotCount(vm: VmInfo): number {
   for (const k of Object.keys(vm.raw ?? {})) if (/^SnapshotName(-\d+)*$/.test(k)) n++;
   return n;
 }
+
+/** The libvirt API behind each change, for read-only refusals (`read only access prevents virDomainDestroy`). */
+const API_NAMES: Record<string, string> = {
+  start: 'virDomainCreateWithFlags',
+  destroy: 'virDomainDestroy',
+  shutdown: 'virDomainShutdown',
+  reboot: 'virDomainReboot',
+  reset: 'virDomainReset',
+  suspend: 'virDomainSuspend',
+  resume: 'virDomainResume',
+  'managed-save': 'virDomainManagedSave',
+  'managed-save-remove': 'virDomainManagedSaveRemove',
+  autostart: 'virDomainSetAutostart',
+  'autostart-disable': 'virDomainSetAutostart',
+};
 
 interface Resolved {
   summary: VmSummary;
@@ -697,7 +712,7 @@ export class VBoxDriver {
     dom: DomainRef,
     fn: (r: Resolved, ctx: OpContext) => Promise<T>,
   ): Promise<T> {
-    if (s.readOnly) throw operationDenied(`read only access prevents ${op}`);
+    if (s.readOnly) throw readOnly(API_NAMES[op] ?? op);
     if (this.closed) throw operationInvalid('the daemon is shutting down');
     const key = normalizeUuid(dom.uuid) ?? dom.uuid;
     const prev = this.locks.get(key) ?? Promise.resolve();

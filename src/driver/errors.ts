@@ -5,6 +5,9 @@
  * operation is not valid: `, `internal error: `…).
  */
 import { VBoxError } from '../vbox/types.js';
+import { LibvirtError } from '../rpc/errors.js';
+
+type DriverError = LibvirtError;
 
 /** virErrorNumber values the driver uses. */
 export const ErrorCode = {
@@ -33,23 +36,13 @@ export const ErrorDomain = {
 export const ErrorLevel = { NONE: 0, WARNING: 1, ERROR: 2 } as const;
 
 /**
- * A libvirt error raised by the driver. Structurally it carries everything a
- * `remote_error` needs; the handler layer hands it to the RPC engine.
+ * The driver raises the RPC engine's LibvirtError (src/rpc/errors.ts), built
+ * like libvirtd builds them (str1 = template, str2 = detail).
  */
-export class DriverError extends Error {
-  constructor(
-    readonly code: number,
-    readonly domain: number,
-    message: string,
-    readonly level: number = ErrorLevel.ERROR,
-  ) {
-    super(message);
-    this.name = 'DriverError';
-  }
-}
+export { LibvirtError as DriverError } from '../rpc/errors.js';
 
 export function noDomain(detail: string): DriverError {
-  return new DriverError(ErrorCode.NO_DOMAIN, ErrorDomain.VBOX, `Domain not found: ${detail}`);
+  return LibvirtError.noDomain(detail, ErrorDomain.VBOX);
 }
 
 export function noDomainByName(name: string): DriverError {
@@ -65,24 +58,20 @@ export function noDomainById(id: number): DriverError {
 }
 
 export function operationInvalid(what: string): DriverError {
-  return new DriverError(ErrorCode.OPERATION_INVALID, ErrorDomain.VBOX, `Requested operation is not valid: ${what}`);
+  return LibvirtError.operationInvalid(what, ErrorDomain.VBOX);
 }
 
 export function internalError(what: string): DriverError {
-  return new DriverError(ErrorCode.INTERNAL_ERROR, ErrorDomain.VBOX, `internal error: ${what}`);
+  return LibvirtError.internalError(what, ErrorDomain.VBOX);
 }
 
 export function invalidArg(what: string): DriverError {
-  return new DriverError(ErrorCode.INVALID_ARG, ErrorDomain.VBOX, `invalid argument: ${what}`);
+  return LibvirtError.invalidArg(what, ErrorDomain.VBOX);
 }
 
 /** libvirt's message for flags a call does not support: `unsupported flags (0x4) in function vboxDomainCreateWithFlags`. */
 export function unsupportedFlags(flags: number, fn: string): DriverError {
-  return new DriverError(
-    ErrorCode.INVALID_ARG,
-    ErrorDomain.VBOX,
-    `unsupported flags (0x${(flags >>> 0).toString(16)}) in function ${fn}`,
-  );
+  return LibvirtError.unsupportedFlags(flags, fn, ErrorDomain.VBOX);
 }
 
 export function checkFlags(flags: number, allowed: number, fn: string): void {
@@ -91,11 +80,16 @@ export function checkFlags(flags: number, allowed: number, fn: string): void {
 }
 
 export function noConnect(name: string): DriverError {
-  return new DriverError(ErrorCode.NO_CONNECT, ErrorDomain.NONE, `no connection driver available for ${name}`);
+  return LibvirtError.noConnect(name);
 }
 
-export function operationDenied(what: string): DriverError {
-  return new DriverError(ErrorCode.OPERATION_DENIED, ErrorDomain.VBOX, `operation forbidden: ${what}`);
+/** `operation forbidden: read only access prevents virDomainDestroy` */
+export function readOnly(api: string): DriverError {
+  return LibvirtError.readOnly(api, ErrorDomain.VBOX);
+}
+
+export function timeoutError(what: string): DriverError {
+  return LibvirtError.timeout(what, ErrorDomain.VBOX);
 }
 
 /**
@@ -108,7 +102,7 @@ export function operationDenied(what: string): DriverError {
  *  - locked, unavailable, failed → 1 `internal error: <VirtualBox message>`
  */
 export function fromVBoxError(err: unknown, vm?: { uuid: string; name: string }): DriverError {
-  if (err instanceof DriverError) return err;
+  if (err instanceof LibvirtError) return err;
   if (err instanceof VBoxError) {
     const msg = err.message.trim() || 'VirtualBox operation failed';
     switch (err.kind) {
@@ -121,7 +115,7 @@ export function fromVBoxError(err: unknown, vm?: { uuid: string; name: string })
       case 'invalid-argument':
         return invalidArg(msg);
       case 'timeout':
-        return new DriverError(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.VBOX, `Timed out during operation: ${msg}`);
+        return timeoutError(msg);
       default:
         return internalError(msg);
     }
