@@ -14,8 +14,9 @@
  *   T *  (optional)             T | null
  *   T x<max>                    T[]
  *   char x[N]                   string: N 4-byte chars, NUL padded
- *   char x<max>                 string: count 4-byte chars, the count
- *                               includes a trailing NUL ('' = count 0)
+ *   char x<max>                 string | null: count 4-byte chars, the
+ *                               count includes a trailing NUL; null =
+ *                               count 0 ('' = count 1, a lone NUL)
  *   struct                      object with the fields in wire order
  */
 
@@ -35,7 +36,7 @@ export interface XdrString extends XdrBase<string> { readonly kind: 'string'; re
 export interface XdrFixedOpaque extends XdrBase<Buffer> { readonly kind: 'fopaque'; readonly len: number }
 export interface XdrVarOpaque extends XdrBase<Buffer> { readonly kind: 'vopaque'; readonly max: number }
 export interface XdrCharFixed extends XdrBase<string> { readonly kind: 'charfixed'; readonly len: number }
-export interface XdrCharVar extends XdrBase<string> { readonly kind: 'charvar'; readonly max: number }
+export interface XdrCharVar extends XdrBase<string | null> { readonly kind: 'charvar'; readonly max: number }
 export interface XdrOptional<T> extends XdrBase<T | null> { readonly kind: 'optional'; readonly of: XdrType<T> }
 export interface XdrArray<T> extends XdrBase<T[]> { readonly kind: 'array'; readonly of: XdrType<T>; readonly max: number }
 export interface XdrStruct<T> extends XdrBase<T> {
