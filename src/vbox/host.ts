@@ -28,6 +28,7 @@ import {
   type RunResult,
 } from './parse.js';
 import type { Runner } from './runner.js';
+import { Semaphore } from './semaphore.js';
 import {
   VBoxError,
   type CreateVmSpec,
@@ -113,27 +114,6 @@ const FIRMWARES = new Set(['bios', 'efi', 'efi32', 'efi64', 'efidual']);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** A counting semaphore. */
-class Semaphore {
-  private active = 0;
-  private readonly waiters: Array<() => void> = [];
-  maxSeen = 0;
-  constructor(private readonly limit: number) {}
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-    } else {
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-    this.maxSeen = Math.max(this.maxSeen, this.active);
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next(); // hand the slot over
-    else this.active--;
-  }
 }
 
 /** Reject strings a command line cannot carry. */

@@ -6,11 +6,17 @@
  */
 import type { Logger } from '../log.js';
 import { VBoxManageHost, type LockRetryOptions, type VBoxManageHostOptions } from './host.js';
+import os from 'node:os';
+import path from 'node:path';
 import { InProcessSimRunner, LocalRunner, type Runner } from './runner.js';
+import { parseSshUrl, SshRunner } from './sshrunner.js';
 
 export * from './types.js';
 export * from './parse.js';
 export * from './runner.js';
+export * from './quote.js';
+export { SshRunner, parseSshUrl, checkKnownHosts, knownHostsName, isReadOnly, type SshRunnerOptions, type HostKeyVerdict } from './sshrunner.js';
+export { Semaphore } from './semaphore.js';
 export { VBoxManageHost, modifyVmArgs, normalizeMac } from './host.js';
 export type { HostStats, LockRetryOptions, VBoxManageHostOptions } from './host.js';
 
@@ -66,10 +72,31 @@ export interface VBoxManageHostFactoryOptions extends CommonHostOptions {
   remoteVBoxManage?: string;
   /** Remote shell dialect (default posix). */
   remoteShell?: 'posix' | 'cmd';
+  /** VBOX_USER_HOME on the remote host (POSIX shells only). */
+  remoteVBoxUserHome?: string;
+  /** Concurrent SSH channels on the one connection (default 8). */
+  maxChannels?: number;
 }
 
 /** A VBoxHost over a real VBoxManage (local, or remote over SSH when vboxHost is set). */
 export function createVBoxManageHost(opts: VBoxManageHostFactoryOptions = {}): VBoxManageHost {
+  if (opts.vboxHost) {
+    const { user, host, port } = parseSshUrl(opts.vboxHost);
+    const runner = new SshRunner({
+      host,
+      port,
+      user,
+      privateKeyPath: opts.sshKey,
+      knownHostsFile: opts.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts'),
+      acceptNewHostKey: opts.acceptNewHostKey,
+      remoteVBoxManage: opts.remoteVBoxManage,
+      remoteShell: opts.remoteShell,
+      remoteVBoxUserHome: opts.remoteVBoxUserHome,
+      timeoutMs: opts.timeoutMs,
+      maxChannels: opts.maxChannels,
+    });
+    return new VBoxManageHost(hostOptions(runner, opts, { hostname: host }));
+  }
   const runner = new LocalRunner({ vboxmanage: opts.vboxmanage, vboxUserHome: opts.vboxUserHome, timeoutMs: opts.timeoutMs });
   return new VBoxManageHost(hostOptions(runner, opts));
 }
