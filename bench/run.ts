@@ -65,7 +65,7 @@ function parseArgs(argv: string[]): Opts {
     .option('--cache-ttl <ms>', 'pass --cache-ttl to vboxvirt', (v) => parseInt(v, 10))
     .option('--uri-scheme <s>', 'URI scheme clients use for B and C', 'qemu+tcp')
     .option('--uri-path <p>', 'URI path clients use for B and C', '/system')
-    .option('--start-serial-fraction <f>', 'share of a startvm the simulator serialises across VMs (1 = VBoxSVC-like)', (v) => parseFloat(v), 1)
+    .option('--start-serial-fraction <f>', 'share of a startvm that VirtualBox (here: the simulator) serialises across VMs; vboxsim only locks per VM, so 0', (v) => parseFloat(v), 0)
     .option('--cpu-prof', 'run B under node --cpu-prof (profiles in OUT/prof)', false)
     .option('--allow-missing', 'a system that cannot start is reported, not a failure', false)
     .exitOverride();

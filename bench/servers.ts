@@ -188,6 +188,7 @@ export function writeDelayProfile(simHome: string, profile: DelayProfile | null)
       cfg = {};
     }
   }
+  cfg.log = true; // the invocation log ($VBOX_USER_HOME/vboxsim-invocations.jsonl) is off by default
   if (profile) {
     cfg.delays = { list: profile.list, showvminfo: profile.showvminfo, startvm: profile.startvm, controlvm: profile.controlvm };
   } else {
