@@ -73,7 +73,7 @@ export const STATE_TABLE: Readonly<Record<VBoxMachineState, Row>> = {
   paused:                     { state: DomainState.PAUSED, reason: PausedReason.USER, active: true },
   saving:                     { state: DomainState.PAUSED, reason: PausedReason.SAVE, active: true },
   teleportingpausedvm:        { state: DomainState.PAUSED, reason: PausedReason.MIGRATION, active: true },
-  deletingsnapshotlivepaused: { state: DomainState.PAUSED, reason: PausedReason.SNAPSHOT, active: true },
+  deletingsnapshotlivepaused: { state: DomainState.PAUSED, reason: PausedReason.UNKNOWN, active: true },
   gurumeditation:             { state: DomainState.PAUSED, reason: PausedReason.CRASHED, active: true },
   // going down
   stopping:                   { state: DomainState.SHUTDOWN, reason: ShutdownReason.USER, active: true },
