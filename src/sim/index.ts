@@ -1,0 +1,224 @@
+/**
+ * vboxsim: a VirtualBox 7.0.18 `VBoxManage` look-alike for tests, benchmarks and the demo.
+ *
+ *   runVBoxManage(argv, env) → { stdout, stderr, exitCode }   (the whole command line, in-process)
+ *
+ * `env.VBOX_USER_HOME` selects the state folder (default `~/.config/VirtualBox`).
+ * State is files, shared safely with concurrently running `bin/vboxsim.js` processes.
+ * Behaviour and controls: docs/vboxsim.md.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as crypto from 'node:crypto';
+import { Ctx } from './context.js';
+import {
+  LOGO,
+  REVISION,
+  SimFailure,
+  VERSION,
+  comErrorText,
+  lockedBySession,
+  lockedForSession,
+  SITES,
+  svcDownText,
+  parseUuid,
+} from './errors.js';
+import { SettingsError, loadSettings, userHome, type FaultSpec, type SimSettings } from './settings.js';
+import { SimStore } from './store.js';
+import { cmdControlVm, cmdCreateVm, cmdDiscardState, cmdList, cmdModifyVm, cmdShowVmInfo, cmdStartVm, cmdUnregisterVm } from './cmd-vm.js';
+import { USAGE } from './usage.js';
+import { COMMANDS as MEDIA_COMMANDS } from './cmd-media.js';
+
+export { SimStore } from './store.js';
+export type { Registry, RegistryMachine, Medium, HostOnlyIf, NatNet } from './store.js';
+export type { Machine, Nic, StorageController, Attachment } from './machine.js';
+export { machineReadable, settle } from './machine.js';
+export { loadSettings, userHome, settingsFile, FAULT_MODES } from './settings.js';
+export type { SimSettings, FaultSpec, FaultMode } from './settings.js';
+export { SimFailure } from './errors.js';
+
+export interface SimResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** Set when a `crash` fault killed the "process" (the CLI then dies by this signal). */
+  signal?: NodeJS.Signals;
+}
+
+type Handler = (ctx: Ctx, args: string[]) => Promise<void>;
+
+/** Command table (aliases as in VBoxManage.cpp). Later commands register through `registerCommand`. */
+const COMMANDS: Record<string, Handler> = {
+  list: cmdList,
+  showvminfo: cmdShowVmInfo,
+  createvm: cmdCreateVm,
+  modifyvm: cmdModifyVm,
+  unregistervm: cmdUnregisterVm,
+  startvm: cmdStartVm,
+  controlvm: cmdControlVm,
+  discardstate: cmdDiscardState,
+};
+
+const ALIASES: Record<string, string> = { createhd: 'createmedium', createvdi: 'createmedium', showhdinfo: 'showmediuminfo' };
+
+Object.assign(COMMANDS, MEDIA_COMMANDS);
+
+/** The VM argument of a command line (for fault scoping), if the command has one. */
+function vmArgOf(command: string, args: string[]): string | undefined {
+  if (command === 'createvm') {
+    const i = args.findIndex((a) => a === '--name' || a.startsWith('--name='));
+    if (i < 0) return undefined;
+    return args[i]!.includes('=') ? args[i]!.slice(7) : args[i + 1];
+  }
+  if (['showvminfo', 'modifyvm', 'unregistervm', 'startvm', 'controlvm', 'discardstate', 'storagectl', 'storageattach'].includes(command)) {
+    return args.find((a) => !a.startsWith('-'));
+  }
+  return undefined;
+}
+
+function faultMatches(f: FaultSpec, command: string, args: string[], store: SimStore): boolean {
+  if (f.command && f.command !== '*' && f.command !== command) return false;
+  if (f.subcommand && (command !== 'controlvm' ? args[0] : args[1]) !== f.subcommand) return false;
+  if (f.vm) {
+    const arg = vmArgOf(command, args);
+    if (arg === undefined) return false;
+    if (arg === f.vm) return true;
+    const ids = (s: string): string | undefined => {
+      const u = parseUuid(s);
+      if (u) return u;
+      for (const e of store.readRegistry().machines) {
+        const m = store.readMachine(e.cfg);
+        if (m?.name === s) return e.uuid;
+      }
+      return undefined;
+    };
+    const a = ids(arg);
+    return a !== undefined && a === ids(f.vm);
+  }
+  return true;
+}
+
+function garbage(): string {
+  const lines: string[] = [];
+  for (let i = 0; i < 6; i++) lines.push(crypto.randomBytes(12 + i * 3).toString('base64').replace(/[=/]/g, '~'));
+  return `\u0007${lines.join('\n')}\n}{ "=\n`;
+}
+
+function logInvocation(s: SimSettings, entry: Record<string, unknown>): void {
+  if (!s.log) return;
+  try {
+    fs.mkdirSync(path.dirname(s.logFile), { recursive: true });
+    fs.appendFileSync(s.logFile, JSON.stringify(entry) + '\n');
+  } catch {
+    /* logging must never break a command */
+  }
+}
+
+/** Run one VBoxManage command line in-process. Never throws; `hang` faults never resolve. */
+export async function runVBoxManage(argv: string[], env: Record<string, string | undefined>): Promise<SimResult> {
+  const t0 = Date.now();
+  const home = userHome(env);
+  let settings: SimSettings;
+  try {
+    settings = loadSettings(env, home);
+  } catch (e) {
+    if (e instanceof SettingsError) return { stdout: '', stderr: `vboxsim: ${e.message}\n`, exitCode: 1 };
+    throw e;
+  }
+  const result = await runInner(argv, env, home, settings);
+  logInvocation(settings, {
+    time: new Date(t0).toISOString(),
+    pid: process.pid,
+    argv,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    durationMs: Date.now() - t0,
+  });
+  return result;
+}
+
+async function runInner(argv: string[], env: Record<string, string | undefined>, home: string, settings: SimSettings): Promise<SimResult> {
+  const store = new SimStore(home);
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--version' || a === '-v' || a === '-V' || a === '-version' || a === '-Version') {
+      return { stdout: `${VERSION}r${REVISION}\n`, stderr: '', exitCode: 0 };
+    }
+    if (a === '--nologo' || a === '-q' || a === '-nologo') continue;
+    break;
+  }
+  if (i >= argv.length) {
+    return { stdout: LOGO + 'Usage:\n\n  VBoxManage [<general option>] <command>\n\n', stderr: '', exitCode: 0 };
+  }
+  const word = argv[i]!;
+  const command = ALIASES[word] ?? word;
+  const args = argv.slice(i + 1);
+  const handler = COMMANDS[command];
+  if (!handler) {
+    return { stdout: '', stderr: `${LOGO}VBoxManage: error: Invalid command '${word}'\n\n`, exitCode: 2 };
+  }
+  if (args.length === 0) return { stdout: USAGE[command] ?? '', stderr: '', exitCode: 1 };
+
+  const sub = command === 'controlvm' ? args[1] : command === 'list' ? args.find((a) => !a.startsWith('-')) : undefined;
+  const ctx = new Ctx(env, store, settings, command, sub);
+
+  // Faults (first matching one whose shared counter is not exhausted).
+  let fault: FaultSpec | undefined;
+  for (const f of settings.faults) {
+    if (!faultMatches(f, command, args, store)) continue;
+    if (await store.takeFault(f.id ?? JSON.stringify(f), f.count)) {
+      fault = f;
+      break;
+    }
+  }
+  if (fault?.mode === 'svc-down') return { stdout: '', stderr: svcDownText(), exitCode: 1 };
+  if (fault?.mode === 'hang') {
+    await ctx.commandDelay();
+    return new Promise<SimResult>(() => undefined);
+  }
+  if (fault?.mode === 'garbage') {
+    await ctx.commandDelay();
+    return { stdout: garbage(), stderr: '', exitCode: 0 };
+  }
+  if (fault?.mode === 'lock') {
+    await ctx.commandDelay();
+    const arg = vmArgOf(command, args) ?? '';
+    const name = ctx.tryFind(arg)?.machine.name ?? arg;
+    const e = command === 'startvm' ? lockedBySession(name) : lockedForSession(name, command === 'modifyvm' ? SITES.modifyLock : SITES.discardLock);
+    return { stdout: '', stderr: e.stderr, exitCode: 1 };
+  }
+  if (fault?.mode === 'vm-dies-on-start') ctx.vmDiesOnStart = true;
+
+  let exitCode = 0;
+  try {
+    await handler(ctx, args);
+  } catch (e) {
+    if (e instanceof SimFailure) {
+      ctx.err(e.stderr);
+      exitCode = e.exitCode;
+    } else {
+      ctx.err(`VBoxManage: error: vboxsim internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      exitCode = 1;
+    }
+  }
+  await ctx.commandDelay();
+
+  if (fault?.mode === 'crash') {
+    const half = ctx.stdout.slice(0, Math.floor(ctx.stdout.length / 2));
+    return { stdout: half, stderr: '', exitCode: 139, signal: 'SIGKILL' };
+  }
+  if (fault?.mode === 'error-exit0') {
+    ctx.err(
+      comErrorText({
+        message: 'The object is not ready',
+        code: 'E_ACCESSDENIED',
+        component: 'SessionMachine',
+        iface: 'IMachine',
+        site: { file: 'VBoxManageInfo.cpp', line: 1201, context: 'GetHPETEnabled(&f)' },
+      }),
+    );
+    exitCode = 0;
+  }
+  return { stdout: ctx.stdout, stderr: ctx.stderr, exitCode };
+}
