@@ -6,7 +6,7 @@
  * Every process started here is tracked and stopped by its PID (also on exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, sleep } from './util.js';
@@ -177,7 +177,11 @@ export interface VboxvirtOptions {
   extraNodeArgs?: string[];
 }
 
-/** Writes the simulator's delay profile into $VBOX_USER_HOME/vboxsim.json (keeps other keys). */
+/**
+ * Writes the simulator's controls into $VBOX_USER_HOME/vboxsim.json (docs/vboxsim.md): the
+ * invocation log on, and either zero costs (B, seeding) or a delay profile (C). A profile's
+ * `startvm` cost is the simulator's `startMs` (startvm returns once the VM runs).
+ */
 export function writeDelayProfile(simHome: string, profile: DelayProfile | null): void {
   const f = path.join(simHome, 'vboxsim.json');
   let cfg: Record<string, unknown> = {};
@@ -190,9 +194,13 @@ export function writeDelayProfile(simHome: string, profile: DelayProfile | null)
   }
   cfg.log = true; // the invocation log ($VBOX_USER_HOME/vboxsim-invocations.jsonl) is off by default
   if (profile) {
-    cfg.delays = { list: profile.list, showvminfo: profile.showvminfo, startvm: profile.startvm, controlvm: profile.controlvm };
+    cfg.delays = { list: profile.list, showvminfo: profile.showvminfo, controlvm: profile.controlvm };
+    cfg.startMs = profile.startvm;
+    delete cfg.stoppingMs;
   } else {
-    delete cfg.delays;
+    cfg.delays = {};
+    cfg.startMs = 0;
+    cfg.stoppingMs = 0;
   }
   writeFileSync(f, JSON.stringify(cfg, null, 2) + '\n');
 }
@@ -299,18 +307,46 @@ export async function seedSimHome(root: string, home: string, count: number, sta
   rmSync(home, { recursive: true, force: true });
   mkdirSync(home, { recursive: true });
   writeDelayProfile(home, null);
-  for (let i = 0; i < count; i++) {
-    await simCmd(root, home, ['createvm', '--name', vmName(i), '--ostype', 'Ubuntu_64', '--register']);
-  }
-  for (let i = 0; i < count; i += startEvery) {
-    await simCmd(root, home, ['startvm', vmName(i), '--type', 'headless']);
+  const run = async (argsOf: (i: number) => string[], idx: number[]): Promise<void> => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < idx.length) await simCmd(root, home, argsOf(idx[next++]));
+      }),
+    );
+  };
+  const all = Array.from({ length: count }, (_, i) => i);
+  await run((i) => ['createvm', '--name', vmName(i), '--ostype', 'Ubuntu_64', '--register'], all);
+  await run((i) => ['startvm', vmName(i), '--type', 'headless'], all.filter((i) => i % startEvery === 0));
+  const vms = (await simCmd(root, home, ['list', 'vms'])).split('\n').filter((l) => l.trim()).length;
+  const running = (await simCmd(root, home, ['list', 'runningvms'])).split('\n').filter((l) => l.trim()).length;
+  const wantRunning = Math.ceil(count / startEvery);
+  if (vms !== count || running !== wantRunning) {
+    throw new Error(`seeded simulator holds ${vms} VMs (${running} running), expected ${count} (${wantRunning})`);
   }
 }
 
+/**
+ * Copies a seeded home. The simulator's registry and settings files hold absolute paths,
+ * so they are rewritten to the copy (otherwise every copy would share the seed's VMs).
+ */
 export function cloneSimHome(from: string, to: string, profile: DelayProfile | null): void {
   rmSync(to, { recursive: true, force: true });
   cpSync(from, to, { recursive: true });
   rmSync(path.join(to, 'vboxsim-invocations.jsonl'), { force: true });
+  const a = JSON.stringify(from).slice(1, -1);
+  const b = JSON.stringify(to).slice(1, -1);
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(json|vbox)$/.test(e.name)) {
+        const t = readFileSync(p, 'utf8');
+        if (t.includes(a)) writeFileSync(p, t.split(a).join(b));
+      }
+    }
+  };
+  walk(to);
   writeDelayProfile(to, profile);
 }
 
