@@ -353,8 +353,8 @@ export class VBoxManageHost implements VBoxHost {
         this.exec(['list', 'vms']),
         this.exec(['list', 'runningvms']),
       ]);
-      const vms = parseListVms(all.stdout);
-      const run = new Set(parseListVms(running.stdout).map((e) => e.uuid));
+      const vms = parseListVms(all.stdout, { strict: true });
+      const run = new Set(parseListVms(running.stdout, { strict: true }).map((e) => e.uuid));
       const s: Snapshot = { at, gen: startGen, vms, running: run };
       this.applySnapshot(s);
       return s;
@@ -503,7 +503,9 @@ export class VBoxManageHost implements VBoxHost {
       } catch (e) {
         this.changed(uuid);
         const err = e as VBoxError;
-        this.log.info(`${op} failed`, { who, op, uuid, name: before.name, before: before.state, error: err.message, kind: err.kind, code: err.vboxCode });
+        // report what VirtualBox did anyway (an error may come after a partial change)
+        const after = await this.readVm(uuid).then((i) => i.state as string, () => 'unknown');
+        this.log.info(`${op} failed`, { who, op, uuid, name: before.name, before: before.state, after, error: err.message, kind: err.kind, code: err.vboxCode });
         throw e;
       }
       this.changed(uuid);

@@ -76,11 +76,18 @@ const LIST_LINE_RE = /^"([\s\S]*)" \{([0-9a-fA-F-]{36})\}$/;
  * (no escaping at all, spec §2.1), so the UUID is taken from the LAST `{…}`
  * and the name is everything between the first `"` and the `" {` before it.
  * A name containing a newline spans physical lines: a line starting with `"`
- * that does not end in `{uuid}` is joined with the next one.
+ * that does not end in `{uuid}` is joined with the next one. `strict`
+ * (used by the host) rejects output with unrecognised lines (garbage, a
+ * truncated last line) instead of silently dropping VMs.
  */
-export function parseListVms(stdout: string): ListEntry[] {
+export function parseListVms(stdout: string, opts: { strict?: boolean } = {}): ListEntry[] {
   const out: ListEntry[] = [];
   let pending: string | null = null;
+  const bad = (line: string) => {
+    if (opts.strict) {
+      throw new VBoxError('failed', `unrecognised line in VBoxManage list output: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+  };
   for (const raw of splitLines(stripWrapperWarnings(stdout))) {
     const line: string = pending !== null ? pending + '\n' + raw : raw;
     const m = LIST_LINE_RE.exec(line);
@@ -91,8 +98,12 @@ export function parseListVms(stdout: string): ListEntry[] {
       continue;
     }
     if (line.startsWith('"')) pending = line; // name with an embedded newline
-    else pending = null; // noise (warnings, blank lines)
+    else {
+      pending = null; // noise (warnings, blank lines)
+      if (line.trim() !== '') bad(line);
+    }
   }
+  if (pending !== null) bad(pending);
   return out;
 }
 

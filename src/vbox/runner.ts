@@ -301,8 +301,18 @@ export class LocalRunner implements Runner {
         this.killTree(pid, 'SIGKILL'); // children that outlived the leader
         throw new VBoxError('timeout', `VBoxManage ${argv[0]} did not finish within ${timeoutMs} ms and was killed`, undefined, argv);
       }
+      if (r.exitCode === undefined && r.signal) {
+        // killed by a signal (crash, OOM killer…): a failed invocation, not a missing program
+        const signo = os.constants.signals[r.signal as NodeJS.Signals] ?? 0;
+        const stderr = String(r.stderr ?? '');
+        return normalizeResult({
+          stdout: String(r.stdout ?? ''),
+          stderr: `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}VBoxManage was killed by ${r.signal}\n`,
+          exitCode: 128 + signo,
+        });
+      }
       if (r.exitCode === undefined) {
-        const why = (r as { code?: string }).code ?? r.signal ?? 'spawn failure';
+        const why = (r as { code?: string }).code ?? 'spawn failure';
         throw new VBoxError('unavailable', `could not run ${this.program}: ${why}`, undefined, argv);
       }
       return normalizeResult({ stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode });

@@ -361,3 +361,13 @@ describe('error classification: other shapes', () => {
     expect(e?.kind).toBe('invalid-argument');
   });
 });
+
+describe('list parsing, strict mode (what the host uses)', () => {
+  test('garbage or a truncated last line is an error, not an empty host', () => {
+    expect(() => parseListVms('\u0007aGVsbG8~\n}{ "=\n', { strict: true })).toThrow(VBoxError);
+    expect(() => parseListVms('"vm" {0a0b0c0d-1111-2222-3333-44445555', { strict: true })).toThrow(/unrecognised/);
+    expect(parseListVms(read('list-vms_go-virtualbox.txt'), { strict: true })).toHaveLength(2);
+    expect(parseListVms('', { strict: true })).toEqual([]);
+    expect(parseListVms('WARNING: x\n   more\n\n"a" {0a0b0c0d-1111-2222-3333-444455556666}\n', { strict: true })).toHaveLength(1);
+  });
+});
