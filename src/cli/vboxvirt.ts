@@ -1,0 +1,178 @@
+/**
+ * `vboxvirt` command line (commander 14).
+ *
+ *   vboxvirt serve [--backend sim|vboxmanage] [--sim-home DIR] [--vboxmanage PATH]
+ *                  [--vbox-host ssh://user@host[:port]] [--listen-tcp HOST:PORT]...
+ *                  [--allow CIDR]... [--log-level L] [--cache-ttl MS]
+ *   vboxvirt demo  [--home DIR] [--listen-tcp HOST:PORT]...
+ *
+ * When every listener is ready, one line per listener goes to stdout:
+ * `listening tcp 127.0.0.1:40123` (the real port when 0 was asked). Logs go to
+ * stderr. SIGINT/SIGTERM shut down cleanly (exit 0).
+ */
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger, type Logger } from '../log.js';
+import { Daemon } from '../daemon.js';
+import { createSimHost, createVBoxManageHost } from '../vbox/index.js';
+import type { VBoxHost } from '../vbox/types.js';
+import type { Listener } from '../transport/types.js';
+import { DEFAULT_LISTEN_TCP, listeningLine, startListeners, type ListenOptions } from './listeners.js';
+import { seedDemo } from './demo.js';
+
+export interface ServeOptions {
+  backend: 'sim' | 'vboxmanage';
+  simHome?: string;
+  vboxmanage?: string;
+  vboxHost?: string;
+  listenTcp: string[];
+  allow: string[];
+  logLevel: string;
+  cacheTtl?: number;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer (milliseconds)');
+  return n;
+}
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+
+/** A usage/config error: printed as `vboxvirt: <message>`, exit 2. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function buildHost(o: ServeOptions, logger: Logger): VBoxHost {
+  if (o.backend === 'sim') {
+    const home = o.simHome ?? process.env.VBOX_USER_HOME;
+    if (!home) throw new CliError('--backend sim needs --sim-home DIR (or VBOX_USER_HOME)');
+    return createSimHost({ home: path.resolve(home), cacheTtlMs: o.cacheTtl, logger });
+  }
+  return createVBoxManageHost({ vboxmanage: o.vboxmanage, vboxHost: o.vboxHost, cacheTtlMs: o.cacheTtl, logger });
+}
+
+export interface Running {
+  daemon: Daemon;
+  listeners: Listener[];
+  /** Close listeners, connections, background work and the backend; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Start a daemon and its listeners; prints the `listening …` lines through `out`. */
+export async function serve(o: ServeOptions, logger: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<Running> {
+  const host = buildHost(o, logger);
+  const daemon = new Daemon({ host, logger });
+  let listeners: Listener[];
+  try {
+    const lo: ListenOptions = {
+      listenTcp: o.listenTcp.length ? o.listenTcp : [DEFAULT_LISTEN_TCP],
+      allow: o.allow,
+      logger,
+    };
+    listeners = await startListeners(daemon, lo);
+  } catch (err) {
+    await daemon.close();
+    throw err;
+  }
+  for (const l of listeners) out(listeningLine(l));
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.allSettled([...listeners.map((l) => l.close()), daemon.close()]);
+    })());
+  return { daemon, listeners, stop };
+}
+
+function installSignals(running: Running, logger: Logger): void {
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    count++;
+    if (count > 1) {
+      logger.warn(`${sig} again: exiting now`);
+      process.exit(1);
+    }
+    logger.info(`${sig}: shutting down`);
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error(`shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('vboxvirt')
+    .description('libvirt remote-protocol server for VirtualBox: virsh, MAAS and libvirt bindings drive VirtualBox VMs')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('serve the libvirt RPC protocol for a VirtualBox host')
+    .addOption(new Option('--backend <kind>', 'VirtualBox backend').choices(['sim', 'vboxmanage']).default('vboxmanage'))
+    .option('--sim-home <dir>', 'simulator state directory for --backend sim (default $VBOX_USER_HOME)')
+    .option('--vboxmanage <path>', 'VBoxManage executable (default: found on PATH)')
+    .option('--vbox-host <url>', 'run VBoxManage on another host: ssh://user@host[:port]')
+    .option('--listen-tcp <host:port>', `plain TCP listener, repeatable (default ${DEFAULT_LISTEN_TCP})`, collect, [])
+    .option('--allow <cidr>', 'client network allowed on a non-loopback TCP listener, repeatable', collect, [])
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--cache-ttl <ms>', 'max age of the VirtualBox VM list snapshot', nonNegativeInt)
+    .action(async (opts: ServeOptions) => {
+      const logger = createLogger({ level: opts.logLevel });
+      const running = await serve(opts, logger);
+      installSignals(running, logger);
+    });
+
+  program
+    .command('demo')
+    .description('create a simulated VirtualBox host with a few VMs (if absent) and serve it')
+    .option('--home <dir>', 'simulator state directory', './.vboxvirt-demo')
+    .option('--listen-tcp <host:port>', `plain TCP listener, repeatable (default ${DEFAULT_LISTEN_TCP})`, collect, [])
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .action(async (opts: { home: string; listenTcp: string[]; logLevel: string }) => {
+      const logger = createLogger({ level: opts.logLevel });
+      const home = path.resolve(opts.home);
+      const created = await seedDemo(home, logger);
+      const running = await serve(
+        { backend: 'sim', simHome: home, listenTcp: opts.listenTcp, allow: [], logLevel: opts.logLevel },
+        logger,
+      );
+      installSignals(running, logger);
+      const tcp = running.listeners.find((l) => l.kind === 'tcp');
+      process.stderr.write(
+        `\n${created ? 'Created' : 'Using'} the demo VirtualBox host in ${home}.\n` +
+          (tcp ? `Try:\n  virsh -c qemu+tcp://${tcp.address}/system list --all\n` +
+            `  virsh -c qemu+tcp://${tcp.address}/system start old-test\n` +
+            `  virsh -c qemu+tcp://${tcp.address}/system dominfo web-01\n` : '') +
+          `Stop with Ctrl-C.\n\n`,
+      );
+    });
+  return program;
+}
+
+/** Entry point (bin/vboxvirt.js). */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // commander already printed the message / help.
+      process.exit(e.exitCode ?? 2);
+    }
+    process.stderr.write(`vboxvirt: ${e.message ?? String(err)}\n`);
+    process.exit(err instanceof CliError ? 2 : 1);
+  }
+}
