@@ -51,7 +51,7 @@ describe('LibvirtError matches libvirtd byte for byte', () => {
   });
 
   test('read-only refusal reads like libvirt (virsh prints this text for --readonly destroy)', () => {
-    const stderr = (loadCapture(capturePath('readonly-destroy')).find((l) => l.kind === 'virsh') as { stderr: string }).stderr;
+    const stderr = (loadCapture(capturePath('readonly-destroy')).find((l) => l.kind === 'virsh') as unknown as { stderr: string }).stderr;
     const e = LibvirtError.readOnly('virDomainDestroy');
     expect(e.code).toBe(ErrorCode.OPERATION_DENIED);
     expect(e.domain).toBe(ErrorDomain.DOMAIN);
