@@ -405,7 +405,12 @@ export class VBoxManageHost implements VBoxHost {
     return d.info;
   }
 
+  private checkOpen(): void {
+    if (this.closed) throw new VBoxError('unavailable', 'the VirtualBox backend is closed');
+  }
+
   async listVms(): Promise<VmSummary[]> {
+    this.checkOpen();
     const s = await this.snapshot();
     return s.vms.map((e) => {
       const listedRunning = s.running.has(e.uuid);
@@ -455,6 +460,7 @@ export class VBoxManageHost implements VBoxHost {
   }
 
   async getVm(uuidIn: string, opts: { fresh?: boolean } = {}): Promise<VmInfo> {
+    this.checkOpen();
     const uuid = normalizeUuid(uuidIn);
     if (!opts.fresh) {
       const d = this.cachedDetails(uuid);
@@ -492,6 +498,7 @@ export class VBoxManageHost implements VBoxHost {
     ctx: OpContext,
     fn: (before: VmInfo) => Promise<T>,
   ): Promise<T> {
+    this.checkOpen();
     const uuid = normalizeUuid(uuidIn);
     const who = ctx?.who ?? 'unknown';
     return this.withVm(uuid, async () => {
@@ -608,6 +615,7 @@ export class VBoxManageHost implements VBoxHost {
   }
 
   async createVm(spec: CreateVmSpec, ctx: OpContext): Promise<string> {
+    this.checkOpen();
     if (!spec || typeof spec !== 'object') throw new VBoxError('invalid-argument', 'createVm needs a spec');
     const name = checkText('name', spec.name, false);
     const argv = ['createvm', '--name', name];
@@ -655,6 +663,7 @@ export class VBoxManageHost implements VBoxHost {
    * the SSH host). Cached for 60 s.
    */
   async hostInfo(): Promise<HostInfo> {
+    this.checkOpen();
     if (this.hostInfoCache && Date.now() - this.hostInfoCache.at < 60_000) return this.hostInfoCache.info;
     const v = await this.exec(['--version'], { retryLocks: false });
     const version = parseVersion(v.stdout);
