@@ -35,6 +35,8 @@ import {
 } from './machine.js';
 import type { LockOwner, RegistryMachine } from './store.js';
 import { USAGE } from './usage.js';
+import { listMore } from './cmd-media.js';
+import { listHost } from './cmd-host.js';
 
 const PROGRESS = '0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n';
 
@@ -114,7 +116,6 @@ export async function cmdList(ctx: Ctx, args: string[]): Promise<void> {
   }
   if (sub === undefined) throw syntaxError('Missing subcommand for "list" command.\n', USAGE.list);
   await ctx.commandDelay();
-  const { listExtra } = await import('./cmd-host.js');
   switch (sub) {
     case 'vms':
     case 'runningvms': {
@@ -138,7 +139,8 @@ export async function cmdList(ctx: Ctx, args: string[]): Promise<void> {
       return;
     }
     default:
-      if (await listExtra(ctx, sub, long)) return;
+      if (await listMore(ctx, sub, long)) return;
+      if (listHost(ctx, sub)) return;
       throw syntaxError(`Unknown subcommand "${sub}".`, USAGE.list);
   }
 }

@@ -61,7 +61,14 @@ export interface SimSettings {
   /** Faults to inject. */
   faults: FaultSpec[];
   /** Host facts for `list hostinfo`. */
-  host: { cpus: number; mhz: number; memoryMB: number; cpuModel: string };
+  host: {
+    cpus: number;
+    mhz: number;
+    memoryMB: number;
+    cpuModel: string;
+    /** Host interfaces `list bridgedifs` shows. */
+    bridgedIfs: Array<{ name: string; guid: string; ip: string; mask: string; mac: string }>;
+  };
   /** Folder for new VMs (`list systemproperties` → Default machine folder). */
   machineFolder: string;
   /** Emulate "no display" (gui/sdl/separate fail); default: true unless DISPLAY is set. */
@@ -107,7 +114,15 @@ export function loadSettings(env: Record<string, string | undefined>, home = use
     log: bool(env.VBOXSIM_LOG) ?? false,
     logFile: env.VBOXSIM_LOG_FILE || path.join(home, 'vboxsim-invocations.jsonl'),
     faults: [],
-    host: { cpus: 8, mhz: 2400, memoryMB: 32768, cpuModel: 'Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz' },
+    host: {
+      cpus: 8,
+      mhz: 2400,
+      memoryMB: 32768,
+      cpuModel: 'Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz',
+      bridgedIfs: [
+        { name: 'eth0', guid: '30687465-0000-4000-8000-0242ac110002', ip: '192.168.1.10', mask: '255.255.255.0', mac: '02:42:ac:11:00:02' },
+      ],
+    },
     machineFolder: env.VBOXSIM_MACHINE_FOLDER || (env.VBOX_USER_HOME ? path.join(home, 'VirtualBox VMs') : path.join(env.HOME ?? '/root', 'VirtualBox VMs')),
     noDisplay: !env.DISPLAY && !env.WAYLAND_DISPLAY,
   };
