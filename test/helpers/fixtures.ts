@@ -20,8 +20,8 @@ export const UNSAFE_NAMES = ['My VM', '12345', "it's", 'aaaaaaaa-bbbb-cccc-dddd-
 export async function createStdHost(opts: { withUnsafe?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<StdHost> {
   const host = await createSimHost(opts.env ?? {});
   const uuids: Record<string, string> = {};
-  uuids.test = await host.createVm('test', { memoryMb: 2048, cpus: 2, macs: ['080027AABB01'], boot: ['net', 'disk'] });
-  uuids.off1 = await host.createVm('off1', { memoryMb: 1024, cpus: 1, macs: ['080027AABB02'], boot: ['disk'] });
+  uuids.test = await host.createVm('test', { memoryMb: 2048, cpus: 2, macs: ['080027AABB01'], boot: ['net', 'disk', 'none', 'none'] });
+  uuids.off1 = await host.createVm('off1', { memoryMb: 1024, cpus: 1, macs: ['080027AABB02'], boot: ['disk', 'none', 'none', 'none'] });
   if (opts.withUnsafe) {
     for (const n of UNSAFE_NAMES) uuids[n] = await host.createVm(n, { memoryMb: 512, cpus: 1 });
   }
