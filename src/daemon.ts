@@ -48,6 +48,8 @@ export interface ConnectionInfo {
   since: Date;
   open: boolean;
   uri: string | null;
+  /** Reading is paused (pipeline full, or the peer is not reading our replies). */
+  readPaused: boolean;
 }
 
 interface Conn {
@@ -99,6 +101,7 @@ export class Daemon implements ConnectionSink {
       since: c.since,
       open: c.rpc.isOpen,
       uri: c.rpc.uri,
+      readPaused: c.stream.isPaused(),
     }));
   }
 
