@@ -577,9 +577,9 @@ export function osTypeForArch(arch: string | undefined): string {
   }
 }
 
-interface BusPlan { base: string; add: PlannedController['add']; controller: string; maxPorts: number; devices: number }
+export interface BusPlan { base: string; add: PlannedController['add']; controller: string; maxPorts: number; devices: number }
 
-function busPlan(bus: DomainDisk['bus'], scsiModel?: string): BusPlan {
+export function busPlan(bus: DomainDisk['bus'], scsiModel?: string): BusPlan {
   switch (bus) {
     case 'ide': return { base: 'IDE', add: 'ide', controller: 'PIIX4', maxPorts: 2, devices: 2 };
     case 'sata': return { base: 'SATA', add: 'sata', controller: 'IntelAhci', maxPorts: 30, devices: 1 };
