@@ -1,0 +1,137 @@
+/**
+ * Shared pieces of the transport tests:
+ *  - `relaySink(port)`: a ConnectionSink that records each identity and joins
+ *    the stream to a real libvirtd (TEST driver) on 127.0.0.1:port, so real
+ *    virsh gets real answers through our transports;
+ *  - a throw-away SSH client setup (own known_hosts, own config, an `ssh`
+ *    wrapper first on PATH: OpenSSH takes ~ from the passwd entry, not from
+ *    $HOME, so the wrapper's `-F` is what keeps the tests off /root/.ssh);
+ *  - ssh-keygen / openssl helpers.
+ */
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { mkdtemp, writeFile, chmod, readFile, rm, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConnectionSink, Identity } from '../../src/transport/types.js';
+import { run, type RunResult } from '../helpers/proc.js';
+import { clientEnv } from '../helpers/virsh.js';
+
+export interface RelaySink extends ConnectionSink {
+  attached: Identity[];
+  /** Streams currently open. */
+  open(): number;
+}
+
+export function relaySink(libvirtdPort: number): RelaySink {
+  const attached: Identity[] = [];
+  let open = 0;
+  return {
+    attached,
+    open: () => open,
+    attach(stream: Duplex, identity: Identity) {
+      attached.push(identity);
+      open++;
+      const up = net.connect({ host: '127.0.0.1', port: libvirtdPort });
+      let closed = false;
+      const done = () => {
+        if (closed) return;
+        closed = true;
+        open--;
+        up.destroy();
+        stream.destroy();
+      };
+      stream.pipe(up);
+      up.pipe(stream);
+      stream.on('error', done);
+      up.on('error', done);
+      stream.on('close', done);
+      up.on('close', done);
+    },
+  };
+}
+
+/** A sink that records and closes at once (for refusal tests: it must never be called). */
+export function recordingSink(): RelaySink {
+  const attached: Identity[] = [];
+  return {
+    attached,
+    open: () => 0,
+    attach(stream: Duplex, identity: Identity) {
+      attached.push(identity);
+      stream.destroy();
+    },
+  };
+}
+
+export async function tmpDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function sshKeygen(file: string, passphrase = ''): Promise<{ priv: string; pub: string; fingerprint: string }> {
+  const r = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', path.basename(file), '-f', file]);
+  if (r.rc !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+  const fp = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`]);
+  return { priv: file, pub: await readFile(`${file}.pub`, 'utf8'), fingerprint: fp.stdout.split(' ')[1]! };
+}
+
+export interface SshClientSetup {
+  dir: string;
+  /** Env for virsh / ssh / pexpect: our `ssh` wrapper first on PATH, HOME = dir. */
+  env: NodeJS.ProcessEnv;
+  config: string;
+  wrapper: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Client side for SSH tests: known_hosts holding exactly `hostKeyPub` for
+ * [127.0.0.1]:port (strict checking on), no agent, no default identities.
+ */
+export async function sshClient(port: number, hostKeyPub: string): Promise<SshClientSetup> {
+  const dir = await tmpDir('vv-sshc-');
+  const bin = path.join(dir, 'bin');
+  await mkdir(bin);
+  const [type, b64] = hostKeyPub.trim().split(/\s+/);
+  const kh = path.join(dir, 'known_hosts');
+  await writeFile(kh, `[127.0.0.1]:${port} ${type} ${b64}\n`);
+  const config = path.join(dir, 'ssh_config');
+  await writeFile(
+    config,
+    [
+      'Host *',
+      `  UserKnownHostsFile ${kh}`,
+      '  GlobalKnownHostsFile /dev/null',
+      '  StrictHostKeyChecking yes',
+      '  UpdateHostKeys no',
+      '  IdentitiesOnly yes',
+      '  IdentityAgent none',
+      `  IdentityFile ${path.join(dir, 'no-default-identity')}`,
+      '  GSSAPIAuthentication no',
+      '  ConnectTimeout 10',
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const wrapper = path.join(bin, 'ssh');
+  await writeFile(wrapper, `#!/bin/sh\nexec /usr/bin/ssh -F '${config}' "$@"\n`);
+  await chmod(wrapper, 0o755);
+  const env = clientEnv({ HOME: dir, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+  delete env.SSH_AUTH_SOCK;
+  return { dir, env, config, wrapper, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function virshWith(env: NodeJS.ProcessEnv, uri: string, args: string[], extra: string[] = []): Promise<RunResult> {
+  const r = await run('virsh', ['-c', uri, ...extra, ...args], { env, timeoutMs: 30_000 });
+  if (r.timedOut) throw new Error(`virsh ${uri} ${args.join(' ')} timed out: ${r.stderr}`);
+  return r;
+}
+
+export async function openssl(args: string[], cwd?: string): Promise<RunResult> {
+  const r = await run('openssl', args, { cwd });
+  if (r.rc !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
+  return r;
+}
+
+/** The fixture scripts next to this file (pexpect login as MAAS does). */
+export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
