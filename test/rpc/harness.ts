@@ -92,6 +92,7 @@ export async function serveTcp(driver: RpcDriver, opts: Partial<RpcConnectionOpt
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
+    sock.setNoDelay(true);
     sock.on('close', () => sockets.delete(sock));
     const c = new RpcConnection({
       ...opts,
