@@ -17,6 +17,7 @@ import {
   SimFailure,
   VERSION,
   comErrorText,
+  comError,
   lockedBySession,
   lockedForSession,
   SITES,
@@ -76,8 +77,13 @@ function vmArgOf(command: string, args: string[]): string | undefined {
   return undefined;
 }
 
+/** Commands that lock the VM's session (the `lock` fault only hits these; showvminfo ignores lock failures). */
+const LOCKING = new Set(['startvm', 'modifyvm', 'discardstate', 'storagectl', 'storageattach', 'unregistervm', 'controlvm']);
+
 function faultMatches(f: FaultSpec, command: string, args: string[], store: SimStore): boolean {
   if (f.command && f.command !== '*' && f.command !== command) return false;
+  if (f.mode === 'lock' && !LOCKING.has(command)) return false;
+  if (f.mode === 'vm-dies-on-start' && command !== 'startvm') return false;
   if (f.subcommand && (command !== 'controlvm' ? args[0] : args[1]) !== f.subcommand) return false;
   if (f.vm) {
     const arg = vmArgOf(command, args);
@@ -96,6 +102,32 @@ function faultMatches(f: FaultSpec, command: string, args: string[], store: SimS
     return a !== undefined && a === ids(f.vm);
   }
   return true;
+}
+
+function lockFaultError(command: string, name: string): SimFailure {
+  const at = (file: string, line: number, context: string) => ({ file, line, context });
+  switch (command) {
+    case 'startvm':
+      return lockedBySession(name);
+    case 'modifyvm':
+      return lockedForSession(name, SITES.modifyLock);
+    case 'storagectl':
+      return lockedForSession(name, at('VBoxManageStorageController.cpp', 1057, 'LockMachine(a->session, LockType_Write)'));
+    case 'storageattach':
+      return lockedForSession(name, at('VBoxManageStorageController.cpp', 345, 'LockMachine(a->session, LockType_Shared)'));
+    case 'controlvm':
+      return lockedForSession(name, SITES.controlLock);
+    case 'unregistervm':
+      return comError({
+        message: `Cannot unregister the machine '${name}' while it is locked`,
+        code: 'VBOX_E_INVALID_OBJECT_STATE',
+        component: 'MachineWrap',
+        iface: 'IMachine',
+        site: SITES.unregister,
+      });
+    default:
+      return lockedForSession(name, SITES.discardLock);
+  }
 }
 
 function garbage(): string {
@@ -185,8 +217,7 @@ async function runInner(argv: string[], env: Record<string, string | undefined>,
     await ctx.commandDelay();
     const arg = vmArgOf(command, args) ?? '';
     const name = ctx.tryFind(arg)?.machine.name ?? arg;
-    const e = command === 'startvm' ? lockedBySession(name) : lockedForSession(name, command === 'modifyvm' ? SITES.modifyLock : SITES.discardLock);
-    return { stdout: '', stderr: e.stderr, exitCode: 1 };
+    return { stdout: '', stderr: lockFaultError(command, name).stderr, exitCode: 1 };
   }
   if (fault?.mode === 'vm-dies-on-start') ctx.vmDiesOnStart = true;
 
