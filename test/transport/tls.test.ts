@@ -1,0 +1,154 @@
+/**
+ * TLS with libvirt's layout: real virsh over qemu+tls:// (test+tls://) with
+ * certificates made here by openssl, a real libvirtd behind a relaying sink.
+ */
+import { mkdir, rm, copyFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startTlsServer, resolveTlsFiles, dnAllowed, LIBVIRT_PKI, TlsConfigError, type TlsListener } from '../../src/transport/tls.js';
+import { startLibvirtd, type RefLibvirtd } from '../helpers/libvirtd.js';
+import { clientEnv } from '../helpers/virsh.js';
+import { waitFor } from '../helpers/proc.js';
+import { openssl, relaySink, tmpDir, virshWith, type RelaySink } from './fixtures.js';
+
+let lvd: RefLibvirtd;
+let pki: string;
+let sink: RelaySink;
+let srv: TlsListener;
+const env = clientEnv();
+
+async function makeCa(dir: string, cn: string) {
+  await mkdir(dir, { recursive: true });
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'cakey.pem'), '-out', path.join(dir, 'cacert.pem'), '-days', '2', '-subj', `/CN=${cn}`]);
+}
+
+async function issue(ca: string, out: string, name: string, subj: string, ext: string) {
+  await mkdir(out, { recursive: true });
+  const key = path.join(out, `${name}key.pem`);
+  const csr = path.join(out, `${name}.csr`);
+  const extFile = path.join(out, `${name}.ext`);
+  await import('node:fs/promises').then((fs) => fs.writeFile(extFile, ext));
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subj]);
+  await openssl(['x509', '-req', '-in', csr, '-CA', path.join(ca, 'cacert.pem'), '-CAkey', path.join(ca, 'cakey.pem'), '-CAcreateserial', '-out', path.join(out, `${name}cert.pem`), '-days', '2', '-extfile', extFile]);
+  await copyFile(path.join(ca, 'cacert.pem'), path.join(out, 'cacert.pem'));
+}
+
+const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
+
+beforeAll(async () => {
+  lvd = await startLibvirtd();
+  pki = await tmpDir('vv-pki-');
+  await makeCa(path.join(pki, 'ca'), 'vboxvirt test CA');
+  await makeCa(path.join(pki, 'otherca'), 'some other CA');
+  await issue(path.join(pki, 'ca'), path.join(pki, 'server'), 'server', '/CN=127.0.0.1',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+  await issue(path.join(pki, 'ca'), path.join(pki, 'maas'), 'client', '/O=lab/CN=maas-rack', CLIENT_EXT);
+  await issue(path.join(pki, 'ca'), path.join(pki, 'intruder'), 'client', '/O=elsewhere/CN=intruder', CLIENT_EXT);
+  await issue(path.join(pki, 'otherca'), path.join(pki, 'foreign'), 'client', '/O=lab/CN=maas-rack', CLIENT_EXT);
+  // The foreign client trusts both CAs: virsh first checks its own certificate
+  // against its CA file and must trust our server, so only OUR check can fail.
+  await writeFile(path.join(pki, 'foreign', 'cacert.pem'),
+    (await readFile(path.join(pki, 'ca', 'cacert.pem'), 'utf8')) + (await readFile(path.join(pki, 'otherca', 'cacert.pem'), 'utf8')));
+  await mkdir(path.join(pki, 'nocert'));
+  await copyFile(path.join(pki, 'ca', 'cacert.pem'), path.join(pki, 'nocert', 'cacert.pem'));
+  sink = relaySink(lvd.port);
+  srv = await startTlsServer(sink, {
+    port: 0,
+    files: resolveTlsFiles({ tlsDir: path.join(pki, 'server') }),
+    allowedDn: ['maas-*', 'O=partner,CN=*'],
+  });
+});
+
+afterAll(async () => {
+  await srv?.close();
+  await lvd?.stop();
+  await rm(pki, { recursive: true, force: true });
+});
+
+const uri = (dir: string) => `test+tls://127.0.0.1:${srv.port}/default?pkipath=${path.join(pki, dir)}`;
+
+test('default file layout is libvirt\'s; --tls-dir maps to DIR/{cacert,servercert,serverkey}.pem', () => {
+  expect(resolveTlsFiles({})).toEqual({ ca: '/etc/pki/CA/cacert.pem', cert: '/etc/pki/libvirt/servercert.pem', key: '/etc/pki/libvirt/private/serverkey.pem' });
+  expect(resolveTlsFiles({})).toEqual(LIBVIRT_PKI);
+  expect(resolveTlsFiles({ tlsDir: '/x', key: '/k.pem' })).toEqual({ ca: '/x/cacert.pem', cert: '/x/servercert.pem', key: '/k.pem' });
+});
+
+test('a missing certificate file is a typed configuration error', async () => {
+  await expect(startTlsServer(sink, { port: 0, files: resolveTlsFiles({ tlsDir: path.join(pki, 'nocert') }) })).rejects.toBeInstanceOf(TlsConfigError);
+});
+
+test('virsh with a client certificate from the CA and an allowed CN works; identity = CN + fingerprint', async () => {
+  const before = sink.attached.length;
+  const r = await virshWith(env, uri('maas'), ['list', '--all']);
+  expect(r.stderr).toBe('');
+  expect(r.rc).toBe(0);
+  expect(r.stdout).toMatch(/\btest\s+running/);
+  const fp = await openssl(['x509', '-in', path.join(pki, 'maas', 'clientcert.pem'), '-noout', '-fingerprint', '-sha256']);
+  expect(sink.attached[before]).toMatchObject({
+    transport: 'tls',
+    user: 'maas-rack',
+    authMethod: 'certificate',
+    fingerprint: fp.stdout.trim().split('=')[1],
+  });
+});
+
+test('several virsh commands in a row (the confirmation byte is read every time)', async () => {
+  for (let i = 0; i < 5; i++) {
+    const r = await virshWith(env, uri('maas'), ['domstate', 'test']);
+    expect(r.stdout.trim()).toBe('running');
+  }
+});
+
+test('maxVersion TLSv1.2 (the documented fallback) works with virsh', async () => {
+  const s12 = await startTlsServer(sink, { port: 0, files: resolveTlsFiles({ tlsDir: path.join(pki, 'server') }), maxVersion: 'TLSv1.2' });
+  try {
+    const r = await virshWith(env, `test+tls://127.0.0.1:${s12.port}/default?pkipath=${path.join(pki, 'maas')}`, ['domstate', 'test']);
+    expect(r.stdout.trim()).toBe('running');
+  } finally {
+    await s12.close();
+  }
+});
+
+describe('refusals (nothing reaches the daemon)', () => {
+  test('no client certificate', async () => {
+    const before = sink.attached.length;
+    const r = await virshWith(env, uri('nocert'), ['list']);
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toMatch(/error: failed to connect to the hypervisor/);
+    expect(r.stderr).toMatch(/TLS|certificate/i);
+    expect(sink.attached.length).toBe(before);
+  });
+
+  test('a client certificate from another CA', async () => {
+    const before = sink.attached.length;
+    const failures = srv.stats().handshakeFailures;
+    const r = await virshWith(env, uri('foreign'), ['list']);
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toMatch(/error: failed to connect to the hypervisor\nerror: Unable to read TLS confirmation/);
+    expect(sink.attached.length).toBe(before);
+    await waitFor('the server to log the failed handshake', () => srv.stats().handshakeFailures > failures);
+  });
+
+  test('a certificate from the CA whose name is not on the allow-list', async () => {
+    const before = sink.attached.length;
+    const refused = srv.stats().refused;
+    const r = await virshWith(env, uri('intruder'), ['list']);
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toContain('server verification (of our certificate or IP address) failed');
+    expect(sink.attached.length).toBe(before);
+    expect(srv.stats().refused).toBe(refused + 1);
+  });
+});
+
+test('DN allow-list matching', () => {
+  const rdns = ['C=GB', 'O=lab', 'CN=maas-rack'];
+  expect(dnAllowed(rdns, undefined)).toBe(true);
+  expect(dnAllowed(rdns, [])).toBe(true);
+  expect(dnAllowed(rdns, ['maas-*'])).toBe(true);
+  expect(dnAllowed(rdns, ['maas'])).toBe(false);
+  expect(dnAllowed(rdns, ['C=GB,O=lab,CN=*'])).toBe(true);
+  expect(dnAllowed(rdns, ['CN=maas-rack,O=lab,C=GB'])).toBe(true); // RFC 4514 (reversed) order
+  expect(dnAllowed(rdns, ['C=GB,O=other,CN=*'])).toBe(false);
+  expect(dnAllowed(rdns, ['O=lab'])).toBe(false); // a DN pattern must match the whole DN
+  expect(dnAllowed(['O=x', 'CN=a.b'], ['a?b'])).toBe(true);
+  expect(dnAllowed(['O=x', 'CN=a.b'], ['a.c'])).toBe(false); // dots are literal
+});
