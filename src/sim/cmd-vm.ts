@@ -768,6 +768,7 @@ export async function cmdControlVm(ctx: Ctx, args: string[]): Promise<void> {
         }
         if (m.state !== 'running') throw vmState('VBOX_E_INVALID_VM_STATE', `Invalid machine state: ${apiState(m.state)}`, SITES.pause);
         setState(m, 'paused', now());
+        m.acpiStopAt = undefined; // the frozen guest forgets the pending shutdown
         m.poweroffAt = undefined;
       });
       return;
