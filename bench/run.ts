@@ -53,9 +53,9 @@ function parseArgs(argv: string[]): Opts {
     .description('vboxvirt vs libvirtd side by side (A = libvirtd test driver, B = vboxvirt sim backend, C = vboxvirt → vboxsim with delay profiles)')
     .option('--quick', 'every workload briefly (well under a minute); figures indicative only', false)
     .option('--rounds <n>', 'interleaved rounds per workload (default 3, quick 1)', (v) => parseInt(v, 10))
-    .option('--vms <n>', 'VMs every system holds (default 100, quick 20)', (v) => parseInt(v, 10))
-    .option('--soak-seconds <s>', 'W6 soak duration (default 180, quick 3)', (v) => parseFloat(v))
-    .option('--burst <n>', 'VMs started at once in W5 (default 20, quick 4)', (v) => parseInt(v, 10))
+    .option('--vms <n>', 'VMs every system holds (default 100, quick 10)', (v) => parseInt(v, 10))
+    .option('--soak-seconds <s>', 'W6 soak duration (default 180, quick 2)', (v) => parseFloat(v))
+    .option('--burst <n>', 'VMs started at once in W5 (default 20, quick 2)', (v) => parseInt(v, 10))
     .option('--systems <list>', 'systems to measure', 'A,B,C')
     .option('--profiles <list>', 'C delay profiles', 'linux,macos,windows')
     .option('--workloads <list>', `workloads (${ALL_WORKLOADS.join(',')})`, ALL_WORKLOADS.join(','))
@@ -90,18 +90,19 @@ async function main(): Promise<number> {
   const ctx: W.BenchContext = {
     root,
     python: o.python,
-    vms: o.vms ?? (quick ? 20 : 100),
+    vms: o.vms ?? (quick ? 10 : 100),
     startEvery: 4,
     serialSeconds: quick ? 0.3 : 2,
     concSeconds: quick ? 0.3 : 3,
     churnSeconds: quick ? 0.3 : 2,
     maasSweeps: quick ? 1 : 3,
-    burstVms: o.burst ?? (quick ? 4 : 20),
-    soakSeconds: o.soakSeconds ?? (quick ? 3 : 180),
+    burstVms: o.burst ?? (quick ? 2 : 20),
+    soakSeconds: o.soakSeconds ?? (quick ? 2 : 180),
     soakConns: 64,
-    floodClients: quick ? 16 : 64,
+    floodClients: quick ? 8 : 64,
     floodPerClient: quick ? 2 : 5,
     log,
+    simUuids: new Map(),
   };
   const wantSystems = new Set(o.systems.split(',').map((s) => s.trim().toUpperCase()));
   const profiles: DelayProfile[] = o.profiles
@@ -155,7 +156,7 @@ async function main(): Promise<number> {
       let seeded = false;
       try {
         log(`seeding ${ctx.vms} simulated VMs (every ${ctx.startEvery}th running) with bin/vboxsim.js`);
-        await seedSimHome(root, seed, ctx.vms, ctx.startEvery);
+        ctx.simUuids = await seedSimHome(root, seed, ctx.vms, ctx.startEvery);
         seeded = true;
       } catch (e) {
         const reason = `seeding the simulator failed: ${(e as Error).message}`;

@@ -302,7 +302,7 @@ export const vmName = (i: number): string => `vm-${String(i).padStart(3, '0')}`;
  * Seeds `count` VMs named vm-000.. in a fresh simulator home (every `startEvery`-th one
  * running), with zero delays. Other homes are copies of this one.
  */
-export async function seedSimHome(root: string, home: string, count: number, startEvery: number): Promise<void> {
+export async function seedSimHome(root: string, home: string, count: number, startEvery: number): Promise<Map<string, string>> {
   if (!existsSync(path.join(root, 'bin', 'vboxsim.js'))) throw new Error('bin/vboxsim.js does not exist yet');
   rmSync(home, { recursive: true, force: true });
   mkdirSync(home, { recursive: true });
@@ -318,12 +318,30 @@ export async function seedSimHome(root: string, home: string, count: number, sta
   const all = Array.from({ length: count }, (_, i) => i);
   await run((i) => ['createvm', '--name', vmName(i), '--ostype', 'Ubuntu_64', '--register'], all);
   await run((i) => ['startvm', vmName(i), '--type', 'headless'], all.filter((i) => i % startEvery === 0));
-  const vms = (await simCmd(root, home, ['list', 'vms'])).split('\n').filter((l) => l.trim()).length;
+  const listed = (await simCmd(root, home, ['list', 'vms'])).split('\n').filter((l) => l.trim());
+  const vms = listed.length;
   const running = (await simCmd(root, home, ['list', 'runningvms'])).split('\n').filter((l) => l.trim()).length;
   const wantRunning = Math.ceil(count / startEvery);
   if (vms !== count || running !== wantRunning) {
     throw new Error(`seeded simulator holds ${vms} VMs (${running} running), expected ${count} (${wantRunning})`);
   }
+  // UUID → name: the daemon may address VMs by UUID in its VBoxManage argv
+  const byUuid = new Map<string, string>();
+  for (const l of listed) {
+    const m = /^"(.*)" \{([0-9a-f-]{36})\}$/i.exec(l.trim());
+    if (m) byUuid.set(m[2].toLowerCase(), m[1]);
+  }
+  return byUuid;
+}
+
+/** The VM an invocation addresses (by name or UUID, braces optional), if it is one of ours. */
+export function vmOfInvocation(argv: string[], byUuid: Map<string, string>): string | undefined {
+  for (const a of argv) {
+    const u = a.replace(/^\{|\}$/g, '').toLowerCase();
+    if (byUuid.has(u)) return byUuid.get(u);
+    if (/^vm-\d{3}$/.test(a)) return a;
+  }
+  return undefined;
 }
 
 /**

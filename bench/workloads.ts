@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { pool, runPyStep, runVirsh, StepError, type PyResult, type VirshResult } from './clients.js';
-import { logSize, readInvocations, vmName, type SystemUnderTest } from './servers.js';
+import { logSize, readInvocations, vmName, vmOfInvocation, type SystemUnderTest } from './servers.js';
 import { percentile, sampleProc, sleep, sortedNums, type ProcSample } from './util.js';
 
 export interface Measurement {
@@ -39,6 +39,8 @@ export interface BenchContext {
   floodClients: number;
   floodPerClient: number;
   log: (msg: string) => void;
+  /** Simulator UUID → VM name (to attribute VBoxManage invocations to VMs). */
+  simUuids: Map<string, string>;
 }
 
 export const expectedState = (ctx: BenchContext, i: number): string => (i % ctx.startEvery === 0 ? 'running' : 'shut off');
@@ -285,8 +287,9 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
   );
   const calls = readInvocations(sys.invocationLog, off).list;
   const startvm = calls.filter((c) => subcommand(c.argv) === 'startvm');
-  const perVm = countBy(startvm.map((c) => names.find((n) => c.argv.includes(n)) ?? '?'));
-  const dups = Object.entries(perVm).filter(([, c]) => c > 1).length;
+  const perVm = countBy(startvm.map((c) => vmOfInvocation(c.argv, ctx.simUuids) ?? '?'));
+  const dups = Object.entries(perVm).filter(([n, c]) => n !== '?' && c > 1).length;
+  if (perVm['?']) meas.notes.push(`${perVm['?']} startvm calls name no VM of this burst: ${JSON.stringify(startvm.slice(0, 2).map((c) => c.argv))}`);
   let running = 0;
   names.forEach((n, k) => {
     const s = starts[k];
