@@ -195,6 +195,7 @@ describe('synthetic VMs: every NIC, storage, boot and firmware case', () => {
       [['floppy', 'dvd', 'disk', 'net'], ['fd', 'cdrom', 'hd', 'network']],
       [['usb', 'sharedfolder', 'dvd', 'none'], ['cdrom']],
       [['none', 'none', 'none', 'none'], []],
+      [['dvd', 'disk', 'disk', 'none'], ['cdrom', 'hd']], // a repeated device is listed once
     ];
     for (const [boot, want] of cases) {
       const xml = domainXml(makeVm({ boot }), { name: 'b' });

@@ -110,9 +110,11 @@ describe('fixed point: dumpxml → parse → changes', () => {
     expect(changesForExisting(vm, def, { ...ctx, currentName: 'My-VM-11111111' })).toEqual({});
   });
 
-  test('boot gaps: {none,disk,none,net} round-trips without changes', () => {
-    const vm = makeVm({ boot: ['none', 'disk', 'none', 'net'] });
-    expect(changesForExisting(vm, parseDomainXml(domainXml(vm, { name: 'vm1' })), ctx)).toEqual({});
+  test('boot gaps and repeats: {none,disk,none,net} and {dvd,disk,disk,none} round-trip without changes', () => {
+    for (const boot of [['none', 'disk', 'none', 'net'], ['dvd', 'disk', 'disk', 'none']]) {
+      const vm = makeVm({ boot });
+      expect(changesForExisting(vm, parseDomainXml(domainXml(vm, { name: 'vm1' })), ctx)).toEqual({});
+    }
   });
 });
 
@@ -168,7 +170,7 @@ describe('MAAS compose: template define, attach-interface, attach-disk', () => {
     const plan = planNewVm(def, ctx);
     expect(plan.spec).toEqual({
       name: 'c1', uuid: '0e4b6c1c-a9b8-4b2a-b2b5-6b1c3f3d6f11', osType: 'Linux_64',
-      changes: { memoryMB: 2048, cpus: 2, boot: ['disk', 'none', 'none', 'none'], firmware: 'BIOS' },
+      changes: { memoryMB: 2048, cpus: 2, boot: ['disk', 'none', 'none', 'none'], firmware: 'BIOS', nics: [{ slot: 1, attachment: 'none' }] },
     });
     expect(plan.controllers).toEqual([]);
     expect(def.ignored).toEqual(expect.arrayContaining(['cpu', 'pm', 'devices/emulator', 'devices/graphics', 'devices/channel']));

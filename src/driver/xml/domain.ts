@@ -62,9 +62,11 @@ export function domainXml(vm: VmInfo, opts: DomainXmlOptions): string {
     w.empty('feature', { enabled: on(raw.SecureBoot) ? 'yes' : 'no', name: 'secure-boot' });
     w.close();
   }
+  const bootSeen = new Set<string>();
   for (const b of vm.boot ?? []) {
     const dev = VBOX_TO_LIBVIRT_BOOT[b];
-    if (dev) w.empty('boot', { dev }); // none/usb/sharedfolder skipped, no gaps
+    // none/usb/sharedfolder skipped without leaving gaps; a device repeated in a later slot adds nothing
+    if (dev && !bootSeen.has(dev)) { bootSeen.add(dev); w.empty('boot', { dev }); }
   }
   const bootmenu = raw.bootmenu;
   if (bootmenu !== undefined) w.empty('bootmenu', { enable: bootmenu === 'disabled' ? 'no' : 'yes' });

@@ -447,7 +447,7 @@ export function changesForExisting(vm: VmInfo, def: DomainDef, ctx: DefineContex
   if (def.boot !== undefined) {
     // Compare the effective order (libvirt cannot express empty slots).
     const want = pad4(def.boot);
-    const eff = (b: readonly string[]) => b.filter((x) => x !== 'none').join(',');
+    const eff = (b: readonly string[]) => [...new Set(b.filter((x) => x !== 'none'))].join(',');
     if (eff(want) !== eff((vm.boot ?? []).filter((x) => x in VBOX_BOOT_KNOWN))) changes.boot = want;
   }
   const vmEfi = (vm.firmware ?? 'BIOS').toUpperCase().startsWith('EFI');
@@ -673,7 +673,9 @@ export function planNewVm(def: DomainDef, ctx: DefineContext = {}): NewVmPlan {
     firmware: def.firmware,
   };
   if (def.description) changes.description = def.description;
-  if (nics.length) changes.nics = nics;
+  // createvm gives adapter 1 a NAT attachment by default: a definition without interfaces has none.
+  if (!nics.length) nics.push({ slot: 1, attachment: 'none' });
+  changes.nics = nics;
   const spec: CreateVmSpec = { name: def.name, osType, changes };
   if (def.uuid) spec.uuid = def.uuid;
   return { spec, chipset, controllers: [...controllers.values()], attachments };

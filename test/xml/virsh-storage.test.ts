@@ -1,0 +1,246 @@
+/**
+ * End to end with the real virsh 9.0 client: a Daemon (in process) with the
+ * storage handlers registered through `extraHandlers`, over the simulator,
+ * listening on 127.0.0.1:0. Covers what MAAS's pod driver runs: pool-list
+ * --type, pool-dumpxml, pool-define-as/build/start/autostart, vol-create-as
+ * raw, vol-path, vol-delete, domcapabilities, define (add-chassis boot-order
+ * rewrite and compose template), attach-interface --config, undefine flags,
+ * and the XML error for an empty definition.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Daemon } from '../../src/daemon.js';
+import { TcpListener } from '../../src/transport/tcp.js';
+import { createSimHost as createVBoxSimHost } from '../../src/vbox/index.js';
+import type { VBoxManageHost } from '../../src/vbox/index.js';
+import { storageHandlers } from '../../src/driver/storage/index.js';
+import { createSimHost, type SimHost } from '../helpers/simhost.js';
+import { virsh, virshOk } from '../helpers/virsh.js';
+import { xpath, xpathEach } from '../helpers/xml.js';
+import { run } from '../helpers/proc.js';
+import { SYSTEM_PYTHON } from '../helpers/paths.js';
+import { cleanupTmp, expectValid, rows } from './helpers.js';
+
+let sim: SimHost;
+let host: VBoxManageHost;
+let daemon: Daemon;
+let listener: TcpListener;
+let uri: string;
+let work: string;
+let defaultPool: string;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'vboxvirt-storage-'));
+  defaultPool = path.join(work, 'VirtualBox VMs');
+  fs.mkdirSync(defaultPool);
+  sim = await createSimHost();
+  await sim.createVm('vm1', { memoryMb: 1024, cpus: 1, macs: ['080027AABB01'], boot: ['dvd', 'disk'] });
+  host = createVBoxSimHost({ home: sim.home, cacheTtlMs: 0 });
+  daemon = new Daemon({
+    host,
+    keepalive: false,
+    extraHandlers: (table, { host: h, driver, logger }) => {
+      storageHandlers({ host: h, domains: driver, defaultFolder: defaultPool, stateDir: path.join(work, 'state'), log: logger }, table);
+    },
+  });
+  listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
+  uri = `qemu+tcp://127.0.0.1:${listener.port}/system`;
+}, 60_000);
+
+afterAll(async () => {
+  await listener?.close();
+  await daemon?.close();
+  await sim?.cleanup();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  cleanupTmp();
+});
+
+/** MAAS's _get_column_values: header row split on whitespace, rows[2:] split on whitespace. */
+function columns(out: string, keys: string[]): string[][] {
+  const entries = out.trim().split('\n').map((r) => r.trim().split(/\s+/));
+  const idx = keys.map((k) => entries[0]!.indexOf(k));
+  expect(idx.every((i) => i >= 0)).toBe(true);
+  return entries.slice(2).map((e) => idx.map((i) => e[i]!));
+}
+
+describe('storage pools as MAAS uses them', () => {
+  test('pool-list --type dir,logical,zfs shows the default pool; pool-dumpxml has bytes, uuid, path and validates', async () => {
+    const out = await virshOk(['pool-list', '--type', 'dir,logical,zfs'], { uri });
+    expect(columns(out, ['Name']).map((r) => r[0])).toEqual(['default']);
+    const xml = await virshOk(['pool-dumpxml', 'default'], { uri });
+    expect(xml.startsWith('<pool ')).toBe(true);
+    await expectValid(xml, 'storagepool');
+    expect(await xpath(xml, 'string(/pool/@type)')).toBe('dir');
+    expect(await xpath(xml, 'string(/pool/target/path)')).toBe(defaultPool);
+    expect(await xpath(xml, 'string(/pool/uuid)')).toMatch(/^[0-9a-f-]{36}$/);
+    const st = fs.statfsSync(defaultPool);
+    expect(Number(await xpath(xml, 'string(/pool/capacity)'))).toBe(st.blocks * st.bsize);
+    const avail = Number(await xpath(xml, 'string(/pool/available)'));
+    expect(Math.abs(avail - st.bavail * st.bsize)).toBeLessThan(256 * 1024 * 1024); // the disk may change meanwhile
+    const info = await virshOk(['pool-info', 'default'], { uri });
+    expect(info).toMatch(/State:\s+running/);
+    expect(info).toMatch(/Autostart:\s+yes/);
+  });
+
+  test('pool-define-as maas dir … PATH, pool-build, pool-start, pool-autostart (MAAS create_storage_pool)', async () => {
+    const p = path.join(work, 'maas-images');
+    await virshOk(['pool-define-as', 'maas', 'dir', '-', '-', '-', '-', p], { uri });
+    let all = await virshOk(['pool-list', '--all'], { uri });
+    expect(all).toMatch(/maas\s+inactive\s+no/);
+    const notBuilt = await virsh(['pool-start', 'maas'], { uri });
+    expect(notBuilt.rc).toBe(1);
+    expect(notBuilt.stderr).toContain(`cannot open directory '${p}'`);
+    await virshOk(['pool-build', 'maas'], { uri });
+    expect(fs.statSync(p).isDirectory()).toBe(true);
+    await virshOk(['pool-start', 'maas'], { uri });
+    await virshOk(['pool-autostart', 'maas'], { uri });
+    all = await virshOk(['pool-list', '--type', 'dir,logical,zfs'], { uri });
+    expect(columns(all, ['Name']).map((r) => r[0]).sort()).toEqual(['default', 'maas']);
+    await expectValid(await virshOk(['pool-dumpxml', 'maas'], { uri }), 'storagepool');
+    // persisted for the next start of the daemon
+    const saved = JSON.parse(fs.readFileSync(path.join(work, 'state', 'pools.json'), 'utf8'));
+    expect(saved).toEqual([expect.objectContaining({ name: 'maas', path: p, autostart: true, active: true })]);
+    // pool types other than dir are refused clearly
+    const lv = await virsh(['pool-define-as', 'vg', 'logical', '-', '-', '-', 'vg0', '/dev/vg0'], { uri });
+    expect(lv.rc).toBe(1);
+    expect(lv.stderr).toContain("unsupported configuration: storage pool type 'logical'");
+  });
+
+  test('vol-create-as raw (MAAS compose), vol-list, vol-info, vol-path, vol-dumpxml, vol-delete', async () => {
+    const p = path.join(work, 'maas-images');
+    await virshOk(['vol-create-as', 'maas', 'v1', '1073741824', '--allocation', '0', '--format', 'raw'], { uri });
+    const file = path.join(p, 'v1.img');
+    const st = fs.statSync(file);
+    expect(st.size).toBe(1073741824);
+    expect(st.blocks * 512).toBeLessThan(1024 * 1024); // sparse
+    expect((await virshOk(['vol-path', 'v1', '--pool', 'maas'], { uri })).trim()).toBe(file);
+    expect(await virshOk(['vol-list', 'maas'], { uri })).toContain('v1.img');
+    const info = await virshOk(['vol-info', 'v1', '--pool', 'maas', '--bytes'], { uri });
+    expect(info).toMatch(/Capacity:\s+1073741824 bytes/);
+    const xml = await virshOk(['vol-dumpxml', 'v1', '--pool', 'maas'], { uri });
+    await expectValid(xml, 'storagevol');
+    expect(await xpath(xml, 'string(/volume/target/format/@type)')).toBe('raw');
+    const dup = await virsh(['vol-create-as', 'maas', 'v1', '1M', '--format', 'raw'], { uri });
+    expect(dup.rc).toBe(1);
+    expect(dup.stderr).toContain("storage volume name 'v1' already in use");
+    await virshOk(['vol-delete', 'v1', '--pool', 'maas'], { uri });
+    expect(fs.existsSync(file)).toBe(false);
+    const gone = await virsh(['vol-info', 'v1', '--pool', 'maas'], { uri });
+    expect(gone.rc).toBe(1);
+    expect(gone.stderr).toContain("failed to get vol 'v1'"); // virsh tried the name, then the path
+    expect(gone.stderr).toContain('Storage volume not found: no storage vol with matching');
+  });
+});
+
+describe('domains: capabilities, define, attach, undefine', () => {
+  test('domcapabilities --virttype kvm answers /domainCapabilities/path (MAAS compose); xen is refused', async () => {
+    const xml = await virshOk(['domcapabilities', '--virttype', 'kvm'], { uri });
+    await expectValid(xml, 'domaincaps');
+    expect(await xpath(xml, 'string(/domainCapabilities/path)')).toBe('/usr/bin/VBoxHeadless');
+    const bad = await virsh(['domcapabilities', '--virttype', 'xen'], { uri });
+    expect(bad.rc).toBe(1);
+    expect(bad.stderr).toContain("unsupported configuration: virttype 'xen'");
+  });
+
+  test('add-chassis: dumpxml → MAAS boot rewrite → define sets boot1=net boot2=disk; dumpxml then shows network,hd', async () => {
+    const xml = await virshOk(['dumpxml', 'vm1'], { uri });
+    expect(await xpathEach(xml, '/domain/os/boot', 'string(@dev)')).toEqual(['cdrom', 'hd']);
+    const script = `
+import sys, xml.etree.ElementTree as ET
+doc = ET.fromstring(sys.stdin.read())
+os_ = doc.find('os')
+for b in os_.findall('boot'):
+    os_.remove(b)
+ET.SubElement(os_, 'boot', dev='network')
+ET.SubElement(os_, 'boot', dev='hd')
+sys.stdout.write(ET.tostring(doc, encoding='unicode'))
+`;
+    const edited = await run(SYSTEM_PYTHON, ['-c', script], { input: xml });
+    expect(edited.rc).toBe(0);
+    const file = path.join(work, 'vm1.xml');
+    fs.writeFileSync(file, edited.stdout);
+    const out = await virshOk(['define', file], { uri });
+    expect(out).toContain("Domain 'vm1' defined from");
+    const info = await sim.info('vm1');
+    expect([info.boot1, info.boot2, info.boot3, info.boot4]).toEqual(['net', 'disk', 'none', 'none']);
+    const after = await virshOk(['dumpxml', 'vm1'], { uri });
+    expect(await xpathEach(after, '/domain/os/boot', 'string(@dev)')).toEqual(['network', 'hd']);
+    // defining the same XML again changes nothing and still succeeds
+    await virshOk(['define', file], { uri });
+  });
+
+  test('compose: define MAAS template, attach-interface --config, autostart-free undefine with --managed-save --nvram', async () => {
+    const template = `<domain type="kvm">
+  <name>c1</name>
+  <uuid>0e4b6c1c-a9b8-4b2a-b2b5-6b1c3f3d6f11</uuid>
+  <memory unit="MiB">2048</memory>
+  <vcpu>2</vcpu>
+  <cpu mode="host-passthrough"/>
+  <os><type arch="x86_64">hvm</type></os>
+  <features><acpi/><apic/></features>
+  <clock offset="utc"/>
+  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>restart</on_crash>
+  <pm><suspend-to-mem enabled="no"/><suspend-to-disk enabled="no"/></pm>
+  <devices>
+    <emulator>/usr/bin/VBoxHeadless</emulator>
+    <controller type="pci" index="0" model="pci-root"/>
+    <serial type="pty"><target port="0"/></serial>
+    <console type="pty"><target type="serial" port="0"/></console>
+    <graphics type="spice" autoport="yes"><image compression="off"/></graphics>
+  </devices>
+</domain>`;
+    const file = path.join(work, 'c1.xml');
+    fs.writeFileSync(file, template);
+    expect(await virshOk(['define', file], { uri })).toContain("Domain 'c1' defined from");
+    const dominfo = await virshOk(['dominfo', 'c1'], { uri });
+    expect(dominfo).toMatch(/UUID:\s+0e4b6c1c-a9b8-4b2a-b2b5-6b1c3f3d6f11/);
+    expect(dominfo).toMatch(/Max memory:\s+2097152 KiB/);
+    expect(dominfo).toMatch(/CPU\(s\):\s+2/);
+    await virshOk(['attach-interface', 'c1', 'bridge', 'eth1', '--mac', '52:54:00:01:02:03', '--model', 'virtio', '--config'], { uri });
+    const ifs = await virshOk(['domiflist', 'c1'], { uri });
+    expect(columns(ifs, ['Type', 'Source', 'Model', 'MAC'])).toEqual([['bridge', 'eth1', 'virtio', '52:54:00:01:02:03']]);
+    // re-defining with the same name but another UUID is refused like libvirt does
+    fs.writeFileSync(file, template.replace('0e4b6c1c', '1e4b6c1c'));
+    const clash = await virsh(['define', file], { uri });
+    expect(clash.rc).toBe(1);
+    expect(clash.stderr).toContain("operation failed: domain 'c1' already exists with uuid 0e4b6c1c-a9b8-4b2a-b2b5-6b1c3f3d6f11");
+    await virshOk(['undefine', 'c1', '--managed-save', '--nvram'], { uri });
+    const list = await virshOk(['list', '--all', '--name'], { uri });
+    expect(list.split('\n').map((s) => s.trim())).not.toContain('c1');
+  });
+
+  test('define of an empty document gets libvirt\'s XML error; unsupported devices are named', async () => {
+    const empty = path.join(work, 'empty.xml');
+    fs.writeFileSync(empty, '');
+    const r = await virsh(['define', empty], { uri });
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toContain('error: (domain_definition):1: Document is empty');
+    const hostdev = path.join(work, 'hostdev.xml');
+    fs.writeFileSync(hostdev, "<domain type='vbox'><name>h1</name><memory>1024</memory><os><type>hvm</type></os><devices><hostdev mode='subsystem' type='pci'/></devices></domain>");
+    const h = await virsh(['define', hostdev], { uri });
+    expect(h.rc).toBe(1);
+    expect(h.stderr).toContain('unsupported configuration: <hostdev> devices are not supported');
+    expect((await virshOk(['list', '--all', '--name'], { uri }))).not.toContain('h1');
+  });
+
+  test('undefine of a running domain is refused; a stopped one is unregistered (its files stay)', async () => {
+    await sim.createVm('vm2', { memoryMb: 256, start: true });
+    const r = await virsh(['undefine', 'vm2'], { uri });
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toContain('cannot undefine running domain');
+    await virshOk(['destroy', 'vm2'], { uri });
+    await virshOk(['undefine', 'vm2'], { uri });
+    expect(await virshOk(['list', '--all', '--name'], { uri })).not.toContain('vm2');
+  });
+});
+
+describe('networks', () => {
+  test('net-list works (names are single tokens) and an unknown network is not found', async () => {
+    const out = await virshOk(['net-list', '--all'], { uri });
+    for (const row of rows(out)) expect(row.length).toBe(4); // Name State Autostart Persistent
+    const r = await virsh(['net-dumpxml', 'nosuch'], { uri });
+    expect(r.rc).toBe(1);
+    expect(r.stderr).toContain("Network not found: no network with matching name 'nosuch'");
+  });
+});
