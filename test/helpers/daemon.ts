@@ -56,7 +56,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       reject(new Error(`vboxvirt did not start: ${e.message}\nargv: ${args.join(' ')}\nstdout: ${proc.stdout()}\nstderr: ${proc.stderr().slice(-4000)}`));
     };
     const onData = () => {
-      const m = /listening tcp 127\.0\.0\.1:(\d+)/.exec(proc.stdout());
+      const m = /listening tcp 127\.0\.0\.1:(\d+)\r?\n/.exec(proc.stdout());
       if (m && !settled) { settled = true; clearTimeout(timer); proc.child.stdout!.off('data', onData); resolve(Number(m[1])); }
     };
     proc.child.stdout!.on('data', onData);
