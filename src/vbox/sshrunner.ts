@@ -156,6 +156,18 @@ export function isReadOnly(argv: readonly string[]): boolean {
   }
 }
 
+/**
+ * Runs "$@" with stdin from /dev/null; a background subshell blocks in the
+ * shell's builtin `read` on the channel's stdin (we never send data, so EOF =
+ * the client closed the channel or the connection died) and then kills the
+ * command. The watcher is a shell builtin, not a child process, so killing it
+ * when the command ends releases the channel's socket at once.
+ */
+export const POSIX_WATCHDOG =
+  'exec 3<&0; "$@" </dev/null 3<&- & p=$!; ' +
+  '(while read -r _ <&3; do :; done; kill -9 $p) >/dev/null 2>&1 & w=$!; exec 3<&-; ' +
+  'wait $p; r=$?; kill $w 2>/dev/null; exit $r';
+
 class DroppedError extends VBoxError {}
 class NotStartedError extends VBoxError {}
 
@@ -181,12 +193,18 @@ export class SshRunner implements Runner {
     this.where = `ssh://${opts.user}@${opts.host}:${opts.port ?? 22}`;
   }
 
-  /** The exact command line sent to the remote shell. */
+  /**
+   * The exact command line sent to the remote shell. POSIX: VBoxManage runs
+   * under a small `sh -c` watchdog that kills it when our side of the channel
+   * goes away (stdin reaches EOF: timeout, dropped connection, close), so no
+   * orphan keeps running on the VirtualBox host. All arguments travel in "$@":
+   * the script itself contains no client data.
+   */
   commandLine(argv: string[]): string {
     if (this.dialect === 'cmd') return quoteArgv([this.program, ...argv], 'cmd');
     const env = ['env', 'LC_ALL=C.UTF-8', 'LANG=C.UTF-8'];
     if (this.opts.remoteVBoxUserHome) env.push(`VBOX_USER_HOME=${this.opts.remoteVBoxUserHome}`);
-    return quoteArgv([...env, this.program, ...argv], 'posix');
+    return quoteArgv(['sh', '-c', POSIX_WATCHDOG, 'vboxvirt', ...env, this.program, ...argv], 'posix');
   }
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -325,15 +343,19 @@ export class SshRunner implements Runner {
       set.add(onDrop);
       const timer = setTimeout(() => {
         try {
-          stream?.signal('KILL');
+          stream?.signal('KILL'); // honoured by sshd with privilege separation
+          stream?.end(); // EOF on stdin: the POSIX watchdog kills VBoxManage
         } catch {
           /* ignore */
         }
-        try {
-          stream?.close();
-        } catch {
-          /* ignore */
-        }
+        const s = stream;
+        setTimeout(() => {
+          try {
+            s?.close();
+          } catch {
+            /* ignore */
+          }
+        }, 200).unref();
         finish(new VBoxError('timeout', `VBoxManage ${argv[0]} on ${this.where} did not finish within ${timeoutMs} ms; channel closed`));
       }, timeoutMs);
       try {

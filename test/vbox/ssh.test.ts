@@ -1,0 +1,330 @@
+/**
+ * The remote backend against vboxsim behind a real OpenSSH sshd on 127.0.0.1
+ * (own config, host key, authorized key and port; no ForceCommand: the remote
+ * user's shell runs the quoted command line, and `VBoxManage` on the remote
+ * side is a wrapper script that execs bin/vboxsim.js). Covers known-hosts
+ * checking (known, unknown, TOFU, changed key), key and agent auth, one
+ * connection for many commands, the channel bound, hostile VM names end to
+ * end, a timeout, and a connection dropped in the middle of a command.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { VBoxManageHost } from '../../src/vbox/host.js';
+import { SshRunner, parseSshUrl, checkKnownHosts } from '../../src/vbox/sshrunner.js';
+import { createVBoxManageHost } from '../../src/vbox/index.js';
+import { builtSimExists, PROJECT, removeHome, simCreate, simSettings, tempHome, VBOXSIM_BIN } from './helpers.js';
+
+const who = { who: 'test:ssh' };
+let dir: string;
+let simHome: string;
+let port: number;
+let sshd: ChildProcess | undefined;
+let agent: { pid: number; sock: string } | undefined;
+let knownHosts: string;
+let clientKey: string;
+let wrapper: string;
+const user = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
+const runners: SshRunner[] = [];
+
+/** Remote starts recorded by the wrapper in a simulator home. */
+function remoteCalls(home: string): Array<{ pid: number; cmd: string }> {
+  const f = path.join(home, 'remote-calls.log');
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => {
+    const [pid, cmd] = l.split(' ');
+    return { pid: Number(pid), cmd };
+  });
+}
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+async function waitDead(pid: number, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  return !alive(pid);
+}
+const hosts: VBoxManageHost[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitForBanner(p: number): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(p, '127.0.0.1');
+      c.once('data', (d) => {
+        c.destroy();
+        resolve(d.toString().startsWith('SSH-'));
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('sshd did not come up');
+}
+
+/** sshd's per-connection children (started by our sshd: safe to kill by pid). */
+function sshdChildren(): number[] {
+  if (!sshd?.pid) return [];
+  try {
+    return execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function runner(extra: Partial<ConstructorParameters<typeof SshRunner>[0]> = {}): SshRunner {
+  const r = new SshRunner({
+    host: '127.0.0.1',
+    port,
+    user,
+    privateKeyPath: clientKey,
+    knownHostsFile: knownHosts,
+    remoteVBoxManage: wrapper,
+    remoteVBoxUserHome: simHome,
+    ...extra,
+  });
+  runners.push(r);
+  return r;
+}
+
+function hostOver(r: SshRunner, opts: Partial<ConstructorParameters<typeof VBoxManageHost>[0]> = {}): VBoxManageHost {
+  const h = new VBoxManageHost({ runner: r, cacheTtlMs: 0, pollIntervalMs: 50, ...opts });
+  hosts.push(h);
+  return h;
+}
+
+beforeAll(async () => {
+  if (!builtSimExists()) execFileSync('npx', ['tsc', '-p', '.'], { cwd: PROJECT, stdio: 'ignore' });
+  dir = tempHome('vboxvirt-ssh-');
+  chmodSync(dir, 0o755);
+  simHome = path.join(dir, 'vbox home');
+  mkdirSync(simHome);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'hostkey')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'client')]);
+  clientKey = path.join(dir, 'client');
+  writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client.pub')));
+  chmodSync(path.join(dir, 'authorized_keys'), 0o600);
+  wrapper = path.join(dir, 'VBoxManage');
+  // records every remote start (pid + command word) before becoming vboxsim
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nprintf '%s %s\\n' "$$" "$1" >> "$VBOX_USER_HOME/remote-calls.log"\nexec '${process.execPath}' '${VBOXSIM_BIN}' "$@"\n`,
+  );
+  chmodSync(wrapper, 0o755);
+  port = await freePort();
+  writeFileSync(
+    path.join(dir, 'sshd_config'),
+    [
+      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(dir, 'hostkey')}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password', 'MaxSessions 20',
+      'LogLevel ERROR', '',
+    ].join('\n'),
+  );
+  // sshd started as root insists on its privilege-separation directory
+  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let sshdErr = '';
+  sshd.stderr!.on('data', (d) => (sshdErr += d));
+  try {
+    await waitForBanner(port);
+  } catch (e) {
+    throw new Error(`sshd failed: ${sshdErr}`);
+  }
+  knownHosts = path.join(dir, 'known_hosts');
+  const pub = readFileSync(path.join(dir, 'hostkey.pub'), 'utf8').trim().split(/\s+/);
+  writeFileSync(knownHosts, `# test\n[127.0.0.1]:${port} ${pub[0]} ${pub[1]}\n`);
+});
+
+afterAll(async () => {
+  for (const h of hosts) await h.close().catch(() => {});
+  for (const r of runners) await r.close().catch(() => {});
+  if (sshd && sshd.exitCode === null) {
+    sshd.kill('SIGTERM');
+    await new Promise((r) => sshd!.once('exit', r));
+  }
+  if (agent) {
+    try {
+      process.kill(agent.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  if (dir) removeHome(dir);
+});
+
+describe('SshRunner against a real sshd', () => {
+  test('parseSshUrl', () => {
+    expect(parseSshUrl('ssh://alice@vbox.example:2222')).toEqual({ user: 'alice', host: 'vbox.example', port: 2222 });
+    expect(parseSshUrl('ssh://b%40ob@[::1]')).toEqual({ user: 'b@ob', host: '::1', port: 22 });
+    expect(() => parseSshUrl('http://x')).toThrow(/ssh:\/\//);
+    expect(() => parseSshUrl('ssh://a@h/path')).toThrow();
+    expect(() => parseSshUrl('not a url')).toThrow();
+  });
+
+  test('one connection carries many commands; the channel bound holds', async () => {
+    const r = runner({ maxChannels: 2 });
+    const results = await Promise.all(Array.from({ length: 8 }, () => r.run(['--version'])));
+    for (const res of results) expect(res).toEqual({ stdout: expect.stringMatching(/^\d+\.\d+\.\d+r\d+\n$/), stderr: '', exitCode: 0 });
+    expect(r.connections).toBe(1);
+    const res = await r.run(['showvminfo', 'nope', '--machinereadable']);
+    expect(res.exitCode).toBe(1);
+    expect(res.stderr).toMatch(/VBOX_E_OBJECT_NOT_FOUND/);
+    expect(r.connections).toBe(1);
+  });
+
+  test('the host over SSH: hostile VM names end to end', async () => {
+    const names = [`it's "quoted" $(touch /tmp/pwned-ssh) \`id\` ; & | % ! ^ * ~ ☃`, '-leading dash', '  spaces  '];
+    const host = hostOver(runner());
+    for (const name of names) {
+      const uuid = await host.createVm({ name, changes: { description: `desc of ${name}\nsecond line` } }, who);
+      const vm = await host.getVm(uuid);
+      expect(vm.name).toBe(name);
+      expect(vm.description).toBe(`desc of ${name}\nsecond line`);
+    }
+    expect((await host.listVms()).map((v) => v.name)).toEqual(expect.arrayContaining(names));
+    expect(existsSync('/tmp/pwned-ssh')).toBe(false);
+    const uuid = (await host.listVms()).find((v) => v.name === names[0])!.uuid;
+    await host.modifyVm(uuid, { name: `${names[0]} renamed` }, who);
+    expect((await host.getVm(uuid)).name).toBe(`${names[0]} renamed`);
+  });
+
+  test('host key: unknown refused, TOFU only when asked, changed key always refused', async () => {
+    const empty = path.join(dir, 'kh-empty');
+    writeFileSync(empty, '');
+    await expect(runner({ knownHostsFile: empty }).run(['--version'])).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/not in .*kh-empty.*accept-new-host-key/),
+    });
+    const tofu = path.join(dir, 'kh-tofu');
+    const r = runner({ knownHostsFile: tofu, acceptNewHostKey: true });
+    expect((await r.run(['--version'])).exitCode).toBe(0);
+    expect(readFileSync(tofu, 'utf8')).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${port} ssh-ed25519 \\S+\\n$`));
+    expect((await runner({ knownHostsFile: tofu }).run(['--version'])).exitCode).toBe(0);
+
+    const other = path.join(dir, 'otherkey');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const wrong = path.join(dir, 'kh-wrong');
+    const pub = readFileSync(`${other}.pub`, 'utf8').split(/\s+/);
+    writeFileSync(wrong, `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}\n`);
+    await expect(runner({ knownHostsFile: wrong, acceptNewHostKey: true }).run(['--version'])).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/HOST KEY MISMATCH/),
+    });
+    expect(readFileSync(wrong, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+
+    // hashed entries (ssh-keygen -H) are understood
+    const hashed = path.join(dir, 'kh-hashed');
+    writeFileSync(hashed, readFileSync(knownHosts));
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', hashed], { stdio: 'ignore' });
+    expect(readFileSync(hashed, 'utf8')).toMatch(/^\|1\|/m);
+    expect((await runner({ knownHostsFile: hashed }).run(['--version'])).exitCode).toBe(0);
+    expect(checkKnownHosts(readFileSync(hashed, 'utf8'), '127.0.0.1', port + 1, Buffer.from('x'))).toBe('unknown');
+  });
+
+  test('wrong client key: a clear unavailable error', async () => {
+    await expect(runner({ privateKeyPath: path.join(dir, 'otherkey') }).run(['--version'])).rejects.toMatchObject({ kind: 'unavailable' });
+    await expect(runner({ privateKeyPath: path.join(dir, 'missing-key') }).run(['--version'])).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/cannot read SSH key/),
+    });
+  });
+
+  test('ssh-agent authentication', async () => {
+    const sock = path.join(dir, 'agent.sock');
+    const out = execFileSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
+    agent = { pid: Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]), sock };
+    execFileSync('ssh-add', ['-q', clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    const r = runner({ privateKeyPath: undefined, agent: sock });
+    expect((await r.run(['--version'])).exitCode).toBe(0);
+  });
+
+  test('a hanging remote command times out and is killed on the remote side; the connection keeps working', async () => {
+    const h = tempHome('vboxvirt-ssh-hang-');
+    try {
+      const a = await simCreate(h, 'hang');
+      simSettings(h, { faults: [{ mode: 'hang', command: 'showvminfo', count: 1, id: 'h' }] });
+      const r = runner({ remoteVBoxUserHome: h });
+      await expect(r.run(['showvminfo', a, '--machinereadable'], { timeoutMs: 4000 })).rejects.toMatchObject({ kind: 'timeout' });
+      const [hung] = remoteCalls(h);
+      expect(hung.cmd).toBe('showvminfo');
+      expect(await waitDead(hung.pid)).toBe(true);
+      expect((await r.run(['showvminfo', a, '--machinereadable'])).exitCode).toBe(0);
+      expect(r.connections).toBe(1);
+    } finally {
+      removeHome(h);
+    }
+  });
+
+  test('connection dropped mid-command: a read is retried on a new connection, a change is NOT re-run', async () => {
+    const h = tempHome('vboxvirt-ssh-drop-');
+    try {
+      const a = await simCreate(h, 'drop');
+      simSettings(h, { delays: { showvminfo: 3000, modifyvm: 3000 } });
+      const r = runner({ remoteVBoxUserHome: h });
+      expect((await r.run(['--version'])).exitCode).toBe(0);
+      // drop the connection once the remote side has really started `cmd`
+      const killWhenStarted = (cmd: string, n: number) => {
+        const poll = setInterval(() => {
+          if (remoteCalls(h).filter((c) => c.cmd === cmd).length >= n) {
+            clearInterval(poll);
+            sshdChildren().forEach((pid) => process.kill(pid, 'SIGKILL'));
+          }
+        }, 20);
+      };
+
+      killWhenStarted('showvminfo', 1);
+      const read = await r.run(['showvminfo', a, '--machinereadable']);
+      expect(read.exitCode).toBe(0);
+      expect(read.stdout).toMatch(/^name="drop"$/m);
+      expect(r.connections).toBe(2);
+
+      killWhenStarted('modifyvm', 1);
+      const err = await r.run(['modifyvm', a, '--cpus', '2']).catch((e) => e);
+      expect(err).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/dropped.*not re-run/) });
+      // started once on the remote side, never again; and not left running there
+      const starts = remoteCalls(h).filter((c) => c.cmd === 'modifyvm');
+      expect(starts).toHaveLength(1);
+      expect(await waitDead(starts[0].pid)).toBe(true);
+      expect(remoteCalls(h).filter((c) => c.cmd === 'showvminfo')).toHaveLength(2); // the read: once per connection
+      // and the runner reconnects for the next command
+      expect((await r.run(['--version'])).exitCode).toBe(0);
+      expect(r.connections).toBe(3);
+    } finally {
+      removeHome(h);
+    }
+  });
+
+  test('createVBoxManageHost with an ssh:// URL', async () => {
+    const host = createVBoxManageHost({
+      vboxHost: `ssh://${user}@127.0.0.1:${port}`,
+      sshKey: clientKey,
+      knownHosts,
+      remoteVBoxManage: wrapper,
+      remoteVBoxUserHome: simHome,
+    });
+    hosts.push(host);
+    expect((await host.listVms()).length).toBeGreaterThan(0);
+    const info = await host.hostInfo();
+    expect(info.hostname).toBe('127.0.0.1');
+    expect(info.vboxVersion).toMatch(/^7\./);
+  });
+});
