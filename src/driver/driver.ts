@@ -562,12 +562,16 @@ export class VBoxDriver {
     });
   }
 
-  /** DOMAIN_RESUME: resume a paused domain; a running one is left alone (no error, like qemu). */
+  /**
+   * DOMAIN_RESUME: resume a paused domain. Resuming a domain that is not paused
+   * is refused (`Requested operation is not valid: domain is not paused`), as
+   * libvirtd's test driver does in the reference capture err-resume-not-paused.
+   */
   async resume(s: Session, dom: DomainRef): Promise<void> {
     await this.change(s, 'resume', dom, async (r, ctx) => {
       const m = await this.mappedState(r.summary, { fresh: true });
       if (!m.active) throw operationInvalid('domain is not running');
-      if (m.state === DomainState.RUNNING) return;
+      if (m.state !== DomainState.PAUSED) throw operationInvalid('domain is not paused');
       await this.host.resume(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
       this.lastAction.set(r.summary.uuid, 'resume');

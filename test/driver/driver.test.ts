@@ -234,7 +234,7 @@ describe('lifecycle', () => {
     expect(await f.driver.getState(p)).toEqual({ state: 3, reason: 1 });
     await f.driver.resume(RW, p);
     expect(await f.driver.getState(p)).toEqual({ state: 1, reason: 5 });
-    await f.driver.resume(RW, p); // running: nothing to do, like qemu
+    await rejectsWith(f.driver.resume(RW, p), 55, 'Requested operation is not valid: domain is not paused');
     await f.driver.suspend(RW, p);
     expect(await f.driver.getState(p)).toEqual({ state: 3, reason: 1 });
     await f.driver.suspend(RW, p); // already paused: nothing to do
