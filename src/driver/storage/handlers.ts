@@ -33,7 +33,7 @@ import { configUnsupported, report } from '../xml/errors.js';
 import { defaultMachineFolder, need, storageOpsOf, type StorageOps } from './backend.js';
 import { imageInfo } from './images.js';
 import { findNetwork, listNetworks, networkTarget, networkXml, type NetDef } from './networks.js';
-import { PendingStore, canModify } from './pending.js';
+import { PendingStore, canModify, mergeChanges } from './pending.js';
 import { PoolRegistry, poolStats, poolXml, type PoolDef } from './pools.js';
 import {
   VBOX_FORMAT, createRawFile, findVolume, listVolumes, parseVolumeXml, volumeFileName, volumeInfo, volumeXml, type VolRef,
@@ -190,7 +190,7 @@ export class StorageService {
       }
       return;
     }
-    const all = pending ? { ...pending, ...changes, nics: changes.nics ?? pending.nics } : changes;
+    const all = pending ? mergeChanges(pending, changes) : changes;
     if (!Object.keys(all).length) return;
     try {
       await host.modifyVm(uuid, all, op);
