@@ -46,13 +46,13 @@ beforeAll(async () => {
     child.stdout.on('data', (b) => (stdout += String(b)));
     child.stderr.on('data', (b) => (stderr += String(b)));
     // the bench stops its own servers on exit; this only guards against a bench that never ends
-    const t = setTimeout(() => child.kill('SIGTERM'), 150_000);
+    const t = setTimeout(() => child.kill('SIGTERM'), 240_000);
     child.on('close', (code) => {
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
   });
-}, 200_000);
+}, 300_000);
 
 afterAll(() => {
   if (out) rmSync(out, { recursive: true, force: true });
