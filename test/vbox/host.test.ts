@@ -125,7 +125,7 @@ describe.each<Kind>(['in-process', 'spawned'])('VBoxManageHost over the simulato
     const h = home();
     simSettings(h, { startMs: 10 });
     const uuid = await simCreate(h, 'e1');
-    const host = makeHost(kind, h);
+    const host = makeHost(kind, h, { lockRetry: { attempts: 2, baseDelayMs: 50 } });
     await expect(host.getVm('0a0b0c0d-1111-2222-3333-444455556666')).rejects.toMatchObject({ kind: 'not-found', vboxCode: 'VBOX_E_OBJECT_NOT_FOUND' });
     await expect(host.powerOff(uuid, who)).rejects.toMatchObject({ kind: 'not-running' });
     await expect(host.resume(uuid, who)).rejects.toMatchObject({ kind: 'not-running' });
@@ -250,12 +250,16 @@ describe('serialisation, lock retries, process bound', () => {
 
   test('two daemons changing one VM at once: real session-lock collisions are retried with back-off', async () => {
     const h = home();
-    simSettings(h, { delays: { modifyvm: 150 } });
+    // modifyvm holds the VM's write lock for 2 s; the second daemon arrives while it is held
+    simSettings(h, { delays: { modifyvm: 2000 } });
     const a = await simCreate(h, 'a');
-    const one = makeHost('spawned', h, { lockRetry: { attempts: 8, baseDelayMs: 50, maxDelayMs: 200 } });
-    const two = makeHost('spawned', h, { lockRetry: { attempts: 8, baseDelayMs: 50, maxDelayMs: 200 } });
+    const one = makeHost('spawned', h, { lockRetry: { attempts: 20, baseDelayMs: 100, maxDelayMs: 400 } });
+    const two = makeHost('spawned', h, { lockRetry: { attempts: 20, baseDelayMs: 100, maxDelayMs: 400 } });
     await Promise.all([one.getVm(a), two.getVm(a)]);
-    await Promise.all([one.modifyVm(a, { memoryMB: 700 }, who), two.modifyVm(a, { cpus: 4 }, who)]);
+    await Promise.all([
+      one.modifyVm(a, { memoryMB: 700 }, who),
+      new Promise((r) => setTimeout(r, 500)).then(() => two.modifyVm(a, { cpus: 4 }, who)),
+    ]);
     expect(await one.getVm(a, { fresh: true })).toMatchObject({ memoryMB: 700, cpus: 4 });
     expect(one.stats().lockRetries + two.stats().lockRetries).toBeGreaterThan(0);
   });
