@@ -14,6 +14,7 @@ import { GetOpt, type OptDef } from './getopt.js';
 import { ONLINE_STATES, settle, emptyDvd, type Attachment, type Machine, type StorageController } from './machine.js';
 import type { HostOnlyIf, Medium, Registry, RegistryMachine } from './store.js';
 import { USAGE } from './usage.js';
+import { writeCollision } from './cmd-vm.js';
 
 const PROGRESS = '0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n';
 const site = (file: string, line: number, context: string): CallSite => ({ file, line, context });
@@ -68,7 +69,7 @@ async function withLock<T>(ctx: Ctx, entry: RegistryMachine, name: string, at: C
   settle(pre, ctx.now());
   if (ONLINE_STATES.has(pre.state) || (pre.unlockedAt !== undefined && ctx.now() < pre.unlockedAt)) throw lockedForSession(name, at);
   const owner = ctx.store.tryLockSession(entry.uuid, 'write', ctx.command);
-  if (!owner) throw lockedForSession(name, at);
+  if (!owner) throw writeCollision(ctx, pre, at);
   try {
     await ctx.commandDelay();
     return await fn(pre);

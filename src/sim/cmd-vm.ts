@@ -55,6 +55,30 @@ function busy(ctx: Ctx, m: Machine): boolean {
 }
 
 /**
+ * The error a LockMachine(Write) gets on a busy VM: while a startvm is still
+ * spawning the VM process (its lock is held but the VM has not begun starting),
+ * VirtualBox answers E_ACCESSDENIED "An unexpected process …"; otherwise
+ * `already locked for a session (or being unlocked)`.
+ */
+export function writeCollision(ctx: Ctx, m: Machine, site: CallSite): SimFailure {
+  const holder = ctx.store.sessionHolder(m.uuid);
+  if (holder?.kind === 'launch') {
+    const cur = ctx.store.readMachine(m.cfgFile);
+    if (cur && !ONLINE_STATES.has(cur.state)) {
+      const hex = (n: number) => '0x' + (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+      return comError({
+        message: `An unexpected process (PID=${hex(process.pid)}) has tried to lock the machine '${m.name}', while only the process started by LaunchVMProcess (PID=${hex(holder.pid)}) is allowed`,
+        code: 'E_ACCESSDENIED',
+        component: 'MachineWrap',
+        iface: 'IMachine',
+        site,
+      });
+    }
+  }
+  return lockedForSession(m.name, site);
+}
+
+/**
  * LockMachine(Write) for the duration of `fn` (the command's delay included).
  * Collisions → `already locked for a session (or being unlocked)` at `site`.
  */
@@ -66,9 +90,9 @@ async function withWriteLock<T>(
 ): Promise<T> {
   const { entry } = found;
   const name = found.machine.name;
-  if (busy(ctx, found.machine)) throw lockedForSession(name, site);
+  if (busy(ctx, found.machine)) throw writeCollision(ctx, found.machine, site);
   const owner = ctx.store.tryLockSession(entry.uuid, 'write', ctx.command);
-  if (!owner) throw lockedForSession(name, site);
+  if (!owner) throw writeCollision(ctx, found.machine, site);
   try {
     const m = ctx.store.readMachine(entry.cfg);
     if (!m) throw lockedForSession(name, site);
@@ -378,7 +402,9 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
       };
       const nicIndex = (): number => {
         if (it.index < 1 || it.index > work.nics.length) {
-          throw argumentErrorExit1(`Invalid NIC number ${it.index}`);
+          // parseNum(): errorArgument without setting hrc — the option is skipped, exit code unaffected
+          ctx.err(errorLines(`Invalid NIC number ${it.index}`));
+          return -1;
         }
         return it.index - 1;
       };
@@ -485,6 +511,7 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
         }
         case 'nictype': {
           const n = nicIndex();
+          if (n < 0) break;
           const t = NIC_TYPES[v.toLowerCase()];
           if (!t) throw argumentErrorExit1(`Invalid NIC type '${v}' specified for NIC ${it.index}`);
           needMutable(nicSite(t[1], `COMSETTER(AdapterType)(NetworkAdapterType_${t[0].startsWith('8') ? 'I' + t[0] : t[0] === 'virtio' ? 'Virtio' : t[0]})`));
@@ -493,11 +520,13 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
         }
         case 'nicspeed': {
           const n = nicIndex();
+          if (n < 0) break;
           work.nics[n]!.speed = it.num;
           break;
         }
         case 'nicbootprio': {
           const n = nicIndex();
+          if (n < 0) break;
           if (it.num > 4) throw argumentErrorExit1(`Invalid boot priority '${it.num}' specfied for NIC ${it.index}`);
           needMutable(nicSite(1658, 'COMSETTER(BootPriority)(ValueUnion.u32)'));
           work.nics[n]!.bootPrio = it.num;
@@ -505,41 +534,48 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
         }
         case 'cable': {
           const n = nicIndex();
+          if (n < 0) break;
           work.nics[n]!.cable = it.bool;
           break;
         }
         case 'bridge': {
           const n = nicIndex();
+          if (n < 0) break;
           needMutable(nicSite(1845, 'COMSETTER(BridgedInterface)(Bstr(ValueUnion.psz).raw())'));
           work.nics[n]!.bridge = v === 'none' ? '' : v;
           break;
         }
         case 'hostonly': {
           const n = nicIndex();
+          if (n < 0) break;
           needMutable(nicSite(1891, 'COMSETTER(HostOnlyInterface)(Bstr(ValueUnion.psz).raw())'));
           work.nics[n]!.hostonly = v === 'none' ? '' : v;
           break;
         }
         case 'intnet': {
           const n = nicIndex();
+          if (n < 0) break;
           needMutable(nicSite(1937, 'COMSETTER(InternalNetwork)(Bstr(ValueUnion.psz).raw())'));
           work.nics[n]!.intnet = v === 'none' ? '' : v;
           break;
         }
         case 'natnetwork': {
           const n = nicIndex();
+          if (n < 0) break;
           needMutable(nicSite(1964, 'COMSETTER(NATNetwork)(Bstr(ValueUnion.psz).raw())'));
           work.nics[n]!.natnet = v;
           break;
         }
         case 'nicgenericdrv': {
           const n = nicIndex();
+          if (n < 0) break;
           needMutable(nicSite(1951, 'COMSETTER(GenericDriver)(Bstr(ValueUnion.psz).raw())'));
           work.nics[n]!.generic = v;
           break;
         }
         case 'mac': {
           const n = nicIndex();
+          if (n < 0) break;
           if (v.toLowerCase() === 'auto') {
             needMutable(SITES.setMacAuto);
             work.nics[n]!.mac = randomMac();
@@ -554,6 +590,7 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
         }
         case 'nic': {
           const n = nicIndex();
+          if (n < 0) break;
           const t = v.toLowerCase();
           if (t === 'none') {
             needMutable(nicSite(1747, 'COMSETTER(Enabled)(FALSE)'));

@@ -121,3 +121,22 @@ test('a VM whose startvm process was killed still finishes starting (lazy state)
   await h.ok(['controlvm', 'killed', 'poweroff'], { VBOXSIM_STOPPING_MS: '10' });
   await h.ok(['modifyvm', 'killed', '--cpus', '3']);
 });
+
+test('modifyvm while startvm is still spawning the VM process: the E_ACCESSDENIED "unexpected process" error (real sample shape)', async () => {
+  const uuid = await h.create('trellis-playbooks', '--ostype', 'Ubuntu_64');
+  // the startvm delay is the spawn phase: its lock is held, the VM has not begun starting
+  h.writeSettings({ delays: { startvm: 1500 } });
+  const starter = h.spawn(['startvm', 'trellis-playbooks', '--type', 'headless'], { VBOXSIM_START_MS: '50' });
+  await waitFor('launch lock', () => fs.existsSync(lockFile(uuid)));
+  const r = await h.run(['modifyvm', 'trellis-playbooks', '--memory', '512']);
+  expect(r.code).toBe(1);
+  const real = fs.readFileSync(path.join(SAMPLES, 'stderr', 'modifyvm_unexpected-process-during-startvm_5.0_macos.stderr.txt'), 'utf8');
+  const norm = (t: string) => t.replace(/PID=0x[0-9A-F]{8}/g, 'PID=0x________');
+  // ≤5.0 printed component "Machine"; 7.x wraps it as MachineWrap; 7.0.18 line of LockMachine is 640
+  expect(norm(r.stderr)).toBe(norm(real).replace('component Machine,', 'component MachineWrap,').replace('at line 471 of', 'at line 640 of'));
+  expect(r.stderr).toContain(`PID=0x${(starter.child.pid! >>> 0).toString(16).toUpperCase().padStart(8, '0')}) is allowed`);
+  expect((await starter.done).code).toBe(0);
+  // once started, the VM process holds it: the ordinary locked-for-a-session error
+  const again = await h.run(['modifyvm', 'trellis-playbooks', '--memory', '512']);
+  expect(again.stderr.split('\n')[0]).toBe("VBoxManage: error: The machine 'trellis-playbooks' is already locked for a session (or being unlocked)");
+});

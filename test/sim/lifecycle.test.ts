@@ -282,3 +282,10 @@ describe('modifyvm', () => {
     expect(await h.ok(['list', 'vms'])).toBe(`"renamed" {${u}}\n`);
   });
 });
+
+test('modifyvm with a NIC number out of range: message, option skipped, other options still applied (exit 0 as VirtualBox)', async () => {
+  await h.create('nn');
+  const r = await h.run(['modifyvm', 'nn', '--nic9', 'nat', '--memory', '640']);
+  expect(r).toMatchObject({ code: 0, stdout: '', stderr: 'VBoxManage: error: Invalid NIC number 9\n' });
+  expect((await h.info('nn')).get('memory')).toBe('640');
+});
