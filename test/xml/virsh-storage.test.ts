@@ -29,6 +29,7 @@ let listener: TcpListener;
 let uri: string;
 let work: string;
 let defaultPool: string;
+let table: import('../../src/rpc/dispatch.js').HandlerTable;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'vboxvirt-storage-'));
@@ -40,8 +41,8 @@ beforeAll(async () => {
   daemon = new Daemon({
     host,
     keepalive: false,
-    extraHandlers: (table, { host: h, driver, logger }) => {
-      storageHandlers({ host: h, domains: driver, defaultFolder: defaultPool, stateDir: path.join(work, 'state'), log: logger }, table);
+    extraHandlers: (t, { host: h, driver, logger }) => {
+      table = storageHandlers({ host: h, domains: driver, defaultFolder: defaultPool, stateDir: path.join(work, 'state'), log: logger }, t);
     },
   });
   listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
@@ -232,6 +233,53 @@ sys.stdout.write(ET.tostring(doc, encoding='unicode'))
     await virshOk(['destroy', 'vm2'], { uri });
     await virshOk(['undefine', 'vm2'], { uri });
     expect(await virshOk(['list', '--all', '--name'], { uri })).not.toContain('vm2');
+  });
+});
+
+describe('block info and pending changes', () => {
+  test('domblklist --details / domblkinfo for every disk target as MAAS discovery does (real VDI made by qemu-img)', async () => {
+    const vdi = path.join(defaultPool, 'vm3-disk.vdi');
+    expect((await run('qemu-img', ['create', '-q', '-f', 'vdi', vdi, '5G'])).rc).toBe(0);
+    await sim.createVm('vm3', { memoryMb: 512 });
+    await sim.vbox(['storagectl', 'vm3', '--name', 'IDE', '--add', 'ide', '--controller', 'PIIX4']);
+    await sim.vbox(['storagectl', 'vm3', '--name', 'SATA', '--add', 'sata', '--controller', 'IntelAhci']);
+    await sim.vbox(['storageattach', 'vm3', '--storagectl', 'SATA', '--port', '0', '--device', '0', '--type', 'hdd', '--medium', vdi]);
+    await sim.vbox(['storageattach', 'vm3', '--storagectl', 'IDE', '--port', '1', '--device', '0', '--type', 'dvddrive', '--medium', 'emptydrive']);
+    const blk = await virshOk(['domblklist', 'vm3', '--details'], { uri });
+    const disks = columns(blk, ['Device', 'Target', 'Source']).filter((r) => r[0] === 'disk');
+    expect(disks).toEqual([['disk', 'sda', vdi.split(' ')[0]!]]);
+    expect(columns(blk, ['Device', 'Target'])).toContainEqual(['cdrom', 'hdc']);
+    for (const [, target] of disks) {
+      const info = await virshOk(['domblkinfo', 'vm3', target!], { uri });
+      expect(info).toMatch(/Capacity:\s+5368709120\n/);
+      expect(info).toMatch(/Physical:\s+\d+/);
+    }
+    expect(await virshOk(['domblkinfo', 'vm3', vdi], { uri })).toMatch(/Capacity:\s+5368709120\n/);
+    const empty = await virsh(['domblkinfo', 'vm3', 'hdc'], { uri });
+    expect(empty.rc).toBe(1);
+    expect(empty.stderr).toContain("disk 'hdc' does not have source");
+    const none = await virsh(['domblkinfo', 'vm3', 'sdq'], { uri });
+    expect(none.rc).toBe(1);
+    expect(none.stderr).toContain('invalid path sdq not assigned to domain');
+  });
+
+  test('define on a running VM is kept pending (pending.json) and applied after power-off', async () => {
+    await sim.createVm('vm4', { memoryMb: 512, start: true });
+    const xml = await virshOk(['dumpxml', 'vm4'], { uri });
+    const file = path.join(work, 'vm4.xml');
+    fs.writeFileSync(file, xml.replace(/<memory unit='KiB'>\d+<\/memory>/, "<memory unit='KiB'>1048576</memory>")
+      .replace(/<currentMemory unit='KiB'>\d+<\/currentMemory>/, "<currentMemory unit='KiB'>1048576</currentMemory>"));
+    await virshOk(['define', file], { uri });
+    expect((await sim.info('vm4')).memory).toBe('512');
+    const uuid = (await virshOk(['domuuid', 'vm4'], { uri })).trim();
+    const saved = JSON.parse(fs.readFileSync(path.join(work, 'state', 'pending.json'), 'utf8'));
+    expect(saved[uuid]).toEqual({ memoryMB: 1024 });
+    await virshOk(['destroy', 'vm4'], { uri });
+    const svc = storageHandlers.service(table)!;
+    expect(await svc.pending.applyIfStopped(host, uuid, { who: 'test' })).toBe(true);
+    expect((await sim.info('vm4')).memory).toBe('1024');
+    expect(svc.pending.get(uuid)).toBeUndefined();
+    expect(await xpath(await virshOk(['dumpxml', 'vm4'], { uri }), 'string(/domain/memory)')).toBe('1048576');
   });
 });
 
