@@ -135,3 +135,44 @@ export async function openssl(args: string[], cwd?: string): Promise<RunResult> 
 
 /** The fixture scripts next to this file (pexpect login as MAAS does). */
 export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
+
+async function makeCa(dir: string, cn: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'cakey.pem'), '-out', path.join(dir, 'cacert.pem'), '-days', '2', '-subj', `/CN=${cn}`]);
+}
+
+async function issue(ca: string, out: string, name: string, subj: string, ext: string): Promise<void> {
+  await mkdir(out, { recursive: true });
+  const extFile = path.join(out, `${name}.ext`);
+  await writeFile(extFile, ext);
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(out, `${name}key.pem`), '-out', path.join(out, `${name}.csr`), '-subj', subj]);
+  await openssl(['x509', '-req', '-in', path.join(out, `${name}.csr`), '-CA', path.join(ca, 'cacert.pem'), '-CAkey', path.join(ca, 'cakey.pem'),
+    '-CAcreateserial', '-out', path.join(out, `${name}cert.pem`), '-days', '2', '-extfile', extFile]);
+  await writeFile(path.join(out, 'cacert.pem'), await readFile(path.join(ca, 'cacert.pem')));
+}
+
+const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
+
+/**
+ * A throw-away PKI made with openssl, in libvirt's layout:
+ *   server/   cacert.pem servercert.pem serverkey.pem   (CN=127.0.0.1, SAN IP:127.0.0.1)
+ *   maas/     cacert.pem clientcert.pem clientkey.pem   (/O=lab/CN=maas-rack, our CA)
+ *   intruder/ …                                         (/O=elsewhere/CN=intruder, our CA)
+ *   foreign/  …                                         (/O=lab/CN=maas-rack, ANOTHER CA; trusts both CAs)
+ *   nocert/   cacert.pem only
+ */
+export async function makePki(dir: string): Promise<void> {
+  await makeCa(path.join(dir, 'ca'), 'vboxvirt test CA');
+  await makeCa(path.join(dir, 'otherca'), 'some other CA');
+  await issue(path.join(dir, 'ca'), path.join(dir, 'server'), 'server', '/CN=127.0.0.1',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+  await issue(path.join(dir, 'ca'), path.join(dir, 'maas'), 'client', '/O=lab/CN=maas-rack', CLIENT_EXT);
+  await issue(path.join(dir, 'ca'), path.join(dir, 'intruder'), 'client', '/O=elsewhere/CN=intruder', CLIENT_EXT);
+  await issue(path.join(dir, 'otherca'), path.join(dir, 'foreign'), 'client', '/O=lab/CN=maas-rack', CLIENT_EXT);
+  // virsh checks its own certificate against its CA file and must trust our
+  // server: give the foreign client both CAs, so only OUR check can fail.
+  await writeFile(path.join(dir, 'foreign', 'cacert.pem'),
+    (await readFile(path.join(dir, 'ca', 'cacert.pem'), 'utf8')) + (await readFile(path.join(dir, 'otherca', 'cacert.pem'), 'utf8')));
+  await mkdir(path.join(dir, 'nocert'));
+  await writeFile(path.join(dir, 'nocert', 'cacert.pem'), await readFile(path.join(dir, 'ca', 'cacert.pem')));
+}

@@ -2,13 +2,13 @@
  * TLS with libvirt's layout: real virsh over qemu+tls:// (test+tls://) with
  * certificates made here by openssl, a real libvirtd behind a relaying sink.
  */
-import { mkdir, rm, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startTlsServer, resolveTlsFiles, dnAllowed, LIBVIRT_PKI, TlsConfigError, type TlsListener } from '../../src/transport/tls.js';
 import { startLibvirtd, type RefLibvirtd } from '../helpers/libvirtd.js';
 import { clientEnv } from '../helpers/virsh.js';
 import { waitFor } from '../helpers/proc.js';
-import { openssl, relaySink, tmpDir, virshWith, type RelaySink } from './fixtures.js';
+import { makePki, openssl, relaySink, tmpDir, virshWith, type RelaySink } from './fixtures.js';
 
 let lvd: RefLibvirtd;
 let pki: string;
@@ -16,40 +16,10 @@ let sink: RelaySink;
 let srv: TlsListener;
 const env = clientEnv();
 
-async function makeCa(dir: string, cn: string) {
-  await mkdir(dir, { recursive: true });
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'cakey.pem'), '-out', path.join(dir, 'cacert.pem'), '-days', '2', '-subj', `/CN=${cn}`]);
-}
-
-async function issue(ca: string, out: string, name: string, subj: string, ext: string) {
-  await mkdir(out, { recursive: true });
-  const key = path.join(out, `${name}key.pem`);
-  const csr = path.join(out, `${name}.csr`);
-  const extFile = path.join(out, `${name}.ext`);
-  await import('node:fs/promises').then((fs) => fs.writeFile(extFile, ext));
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subj]);
-  await openssl(['x509', '-req', '-in', csr, '-CA', path.join(ca, 'cacert.pem'), '-CAkey', path.join(ca, 'cakey.pem'), '-CAcreateserial', '-out', path.join(out, `${name}cert.pem`), '-days', '2', '-extfile', extFile]);
-  await copyFile(path.join(ca, 'cacert.pem'), path.join(out, 'cacert.pem'));
-}
-
-const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
-
 beforeAll(async () => {
   lvd = await startLibvirtd();
   pki = await tmpDir('vv-pki-');
-  await makeCa(path.join(pki, 'ca'), 'vboxvirt test CA');
-  await makeCa(path.join(pki, 'otherca'), 'some other CA');
-  await issue(path.join(pki, 'ca'), path.join(pki, 'server'), 'server', '/CN=127.0.0.1',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-  await issue(path.join(pki, 'ca'), path.join(pki, 'maas'), 'client', '/O=lab/CN=maas-rack', CLIENT_EXT);
-  await issue(path.join(pki, 'ca'), path.join(pki, 'intruder'), 'client', '/O=elsewhere/CN=intruder', CLIENT_EXT);
-  await issue(path.join(pki, 'otherca'), path.join(pki, 'foreign'), 'client', '/O=lab/CN=maas-rack', CLIENT_EXT);
-  // The foreign client trusts both CAs: virsh first checks its own certificate
-  // against its CA file and must trust our server, so only OUR check can fail.
-  await writeFile(path.join(pki, 'foreign', 'cacert.pem'),
-    (await readFile(path.join(pki, 'ca', 'cacert.pem'), 'utf8')) + (await readFile(path.join(pki, 'otherca', 'cacert.pem'), 'utf8')));
-  await mkdir(path.join(pki, 'nocert'));
-  await copyFile(path.join(pki, 'ca', 'cacert.pem'), path.join(pki, 'nocert', 'cacert.pem'));
+  await makePki(pki);
   sink = relaySink(lvd.port);
   srv = await startTlsServer(sink, {
     port: 0,
