@@ -399,7 +399,9 @@ export class RpcConnection {
       return undefined;
     }
     this.opening = true;
-    const ctx = { ...this.openContext(), readOnly: ro };
+    const ctx: OpenContext = {
+      connectionId: this.id, identity: this.identity, readOnly: ro, log: this.log, connState: this.connState,
+    };
     let r: ReturnType<NonNullable<RpcDriver['open']>>;
     try {
       r = this.driver.open(args.name, args.flags, ctx);

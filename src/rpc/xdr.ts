@@ -103,7 +103,10 @@ export class XdrReader {
     const padded = (n + 3) & ~3;
     this.need(padded);
     const out = Buffer.allocUnsafe(n);
-    this.buf.copy(out, 0, this.pos, this.pos + n);
+    const src = this.buf;
+    const p = this.pos;
+    if (n <= 32) for (let i = 0; i < n; i++) out[i] = src[p + i];
+    else src.copy(out, 0, p, p + n);
     this.pos += padded;
     return out;
   }
@@ -127,7 +130,22 @@ export class XdrReader {
     const n = this.length(max, 1);
     const padded = (n + 3) & ~3;
     this.need(padded);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    const buf = this.buf;
+    const p = this.pos;
+    let s: string | null = null;
+    if (n <= 48) {
+      // short ASCII strings (names, states, flags' words) without a trip into C++
+      s = '';
+      for (let i = 0; i < n; i++) {
+        const c = buf[p + i];
+        if (c & 0x80) {
+          s = null;
+          break;
+        }
+        s += String.fromCharCode(c);
+      }
+    }
+    if (s === null) s = buf.toString('utf8', p, p + n);
     this.pos += padded;
     return s;
   }
@@ -230,7 +248,10 @@ export class XdrWriter {
       throw new XdrError('XDR_VALUE', `expected a Buffer of ${n} bytes`);
     }
     this.ensure(n + 3);
-    b.copy(this.buf, this.pos);
+    const dst = this.buf;
+    const p = this.pos;
+    if (n <= 32) for (let i = 0; i < n; i++) dst[p + i] = b[i];
+    else b.copy(dst, p);
     this.pos += n;
     this.pad(n);
   }
@@ -246,7 +267,23 @@ export class XdrWriter {
     if (typeof s !== 'string') throw new XdrError('XDR_VALUE', `expected a string, got ${typeof s}`);
     // upper bound first (3 bytes per UTF-16 unit), then write in place: one scan.
     this.ensure(4 + s.length * 3 + 3);
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    const buf = this.buf;
+    let n = -1;
+    const len = s.length;
+    if (len <= 48) {
+      // short ASCII fast path
+      const p = this.pos + 4;
+      n = len;
+      for (let i = 0; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          n = -1;
+          break;
+        }
+        buf[p + i] = c;
+      }
+    }
+    if (n < 0) n = buf.write(s, this.pos + 4, 'utf8');
     if (n > max) throw new XdrError('XDR_LIMIT', `string of ${n} bytes exceeds maximum ${max}`);
     this.buf.writeUInt32BE(n, this.pos);
     this.pos += 4 + n;
@@ -396,36 +433,49 @@ function build(d: XdrType): Codec<any> {
   }
 }
 
+/**
+ * Structs are compiled to straight-line code (one `new Function` per layout,
+ * from our own descriptors only): a decode that builds the object with a
+ * fixed shape in one literal, and an encode without per-field loops.
+ */
 function buildStruct(name: string, fields: ReadonlyArray<readonly [string, XdrType]>): Codec<Record<string, unknown>> {
   const names = fields.map((f) => f[0]);
   const codecs = fields.map((f) => compile(f[1]));
-  const n = names.length;
   const minSize = codecs.reduce((a, c) => a + c.minSize, 0);
-  return {
-    minSize,
-    encode: (w, v) => {
-      if (v === null || typeof v !== 'object') throw new XdrError('XDR_VALUE', `${name}: expected an object`);
-      for (let i = 0; i < n; i++) {
-        const fv = v[names[i]];
-        if (fv === undefined && codecs[i].minSize > 0 && fields[i][1].kind !== 'optional' && fields[i][1].kind !== 'charvar') {
-          throw new XdrError('XDR_VALUE', `${name}.${names[i]} is missing`);
-        }
-        try {
-          codecs[i].encode(w, fv);
-        } catch (e) {
-          if (e instanceof XdrError && !e.message.startsWith(name)) {
-            throw new XdrError(e.code, `${name}.${names[i]}: ${e.message}`);
-          }
-          throw e;
-        }
-      }
-    },
-    decode: (r) => {
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) out[names[i]] = codecs[i].decode(r);
-      return out;
-    },
+  // fields that may be left undefined: optional (→ NULL), char<> (→ count 0), void
+  const mayBeUndefined = fields.map((f) => f[1].kind === 'optional' || f[1].kind === 'charvar' || f[1].kind === 'void');
+  const key = (n: string) => JSON.stringify(n);
+  const read = (i: number) => {
+    const k = fields[i][1].kind;
+    if (k === 'int') return 'r.int()';
+    if (k === 'uint') return 'r.uint()';
+    return `c[${i}].decode(r)`;
   };
+  const decodeSrc = `return function decode(r) { return { ${names.map((n, i) => `${key(n)}: ${read(i)}`).join(', ')} }; };`;
+  const encodeBody = names
+    .map((n, i) => {
+      const check = mayBeUndefined[i] ? '' : `if (f === undefined) throw missing(${i});`;
+      const write = fields[i][1].kind === 'int' ? 'w.int(f)' : fields[i][1].kind === 'uint' ? 'w.uint(f)' : `c[${i}].encode(w, f)`;
+      return `i = ${i}; f = v[${key(n)}]; ${check} ${write};`;
+    })
+    .join('\n');
+  const encodeSrc = `return function encode(w, v) {
+    if (v === null || typeof v !== 'object') throw notObject();
+    let i = -1, f;
+    try {
+      ${encodeBody}
+    } catch (e) { throw wrap(e, i); }
+  };`;
+  const missing = (i: number) => new XdrError('XDR_VALUE', `${name}.${names[i]} is missing`);
+  const notObject = () => new XdrError('XDR_VALUE', `${name}: expected an object`);
+  const wrap = (e: unknown, i: number) =>
+    e instanceof XdrError && i >= 0 && !e.message.startsWith(name) ? new XdrError(e.code, `${name}.${names[i]}: ${e.message}`) : e;
+  const decodeFn = new Function('c', decodeSrc)(codecs) as (r: XdrReader) => Record<string, unknown>;
+  const encodeFn = new Function('c', 'missing', 'notObject', 'wrap', encodeSrc)(codecs, missing, notObject, wrap) as (
+    w: XdrWriter,
+    v: Record<string, unknown>,
+  ) => void;
+  return { minSize, encode: encodeFn, decode: decodeFn };
 }
 
 // ---- one-shot helpers --------------------------------------------------------
