@@ -283,6 +283,58 @@ describe('block info and pending changes', () => {
   });
 });
 
+describe('python3-libvirt (an independent client of the same procedures)', () => {
+  // uses vm3 (with its 5 GiB VDI) from the block-info test above
+  test('pools, volumes, block info, domain capabilities, define and undefine through the binding', async () => {
+    const script = `
+import json, sys, libvirt
+conn = libvirt.open(sys.argv[1])
+out = {}
+pools = conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_DIR)
+out['pools'] = sorted(p.name() for p in pools)
+p = conn.storagePoolLookupByName('default')
+out['info'] = [int(x) for x in p.info()]
+out['active'] = p.isActive()
+vol = p.createXML("<volume><name>py1</name><capacity unit='M'>8</capacity><target><format type='raw'/></target></volume>", 0)
+out['vol'] = [vol.name(), vol.path(), vol.info()]
+out['lookup'] = conn.storageVolLookupByPath(vol.path()).name()
+vol.delete(0)
+out['after'] = p.listVolumes()
+out['blk'] = conn.lookupByName('vm3').blockInfo('sda')
+caps = conn.getDomainCapabilities(None, None, None, 'kvm', 0)
+out['caps'] = caps.startswith('<domainCapabilities>')
+d = conn.defineXML("<domain type='vbox'><name>py-vm</name><memory unit='MiB'>256</memory><os><type arch='x86_64'>hvm</type><boot dev='network'/></os></domain>")
+out['defined'] = [d.name(), d.isActive(), d.isPersistent()]
+d.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+try:
+    conn.lookupByName('py-vm')
+    out['gone'] = False
+except libvirt.libvirtError as e:
+    out['gone'] = e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+try:
+    conn.defineXML('<domain')
+except libvirt.libvirtError as e:
+    out['xmlerr'] = [e.get_error_code(), e.get_error_domain()]
+print(json.dumps(out))
+`;
+    const r = await run(SYSTEM_PYTHON, ['-c', script, uri], { timeoutMs: 60_000 });
+    if (r.rc !== 0) throw new Error(r.stderr + r.stdout);
+    const out = JSON.parse(r.stdout);
+    expect(out.pools).toContain('default');
+    expect(out.info[0]).toBe(2); // VIR_STORAGE_POOL_RUNNING
+    expect(out.info[1]).toBe(fs.statfsSync(defaultPool).blocks * fs.statfsSync(defaultPool).bsize);
+    expect(out.active).toBe(1);
+    expect(out.vol).toEqual(['py1.img', path.join(defaultPool, 'py1.img'), [0, 8 * 1024 * 1024, expect.any(Number)]]);
+    expect(out.lookup).toBe('py1.img');
+    expect(out.after).not.toContain('py1.img');
+    expect(out.blk[0]).toBe(5368709120);
+    expect(out.caps).toBe(true);
+    expect(out.defined).toEqual(['py-vm', 0, 1]);
+    expect(out.gone).toBe(true);
+    expect(out.xmlerr).toEqual([35, 20]);
+  });
+});
+
 describe('networks', () => {
   test('net-list works (names are single tokens) and an unknown network is not found', async () => {
     const out = await virshOk(['net-list', '--all'], { uri });
