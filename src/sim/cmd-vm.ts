@@ -197,6 +197,12 @@ export async function cmdShowVmInfo(ctx: Ctx, args: string[]): Promise<void> {
     if (it.def.id === 'mr') mr = true;
   }
   if (vm === undefined) throw syntaxError('VM name or UUID required', USAGE.showvminfo);
+  const broken = ctx.tryFind(vm) ? undefined : ctx.inaccessible(vm);
+  if (broken) {
+    await ctx.commandDelay();
+    ctx.out(mr ? `name="<inaccessible>"\nUUID="${broken.uuid}"\n` : `Name:            <inaccessible!>\nUUID:            ${broken.uuid}\nConfig file:     ${broken.cfg}\n`);
+    return;
+  }
   const found = ctx.find(vm, SITES.showvminfoFind);
   // Shared lock; VBoxSVC turns it into a write lock on a VM that is not running (§3.5).
   let owner: LockOwner | undefined;

@@ -56,15 +56,38 @@ export class Ctx {
   tryFind(arg: string): { entry: RegistryMachine; machine: Machine } | undefined {
     const reg = this.store.readRegistry();
     const u = parseUuid(arg);
-    const all = reg.machines.map((entry) => ({ entry, machine: this.store.readMachine(entry.cfg) }));
-    let hit = u ? all.find((x) => x.entry.uuid === u) : undefined;
-    if (!hit) hit = all.find((x) => x.machine?.name === arg);
-    if (!hit && arg.includes('/')) {
-      const p = path.resolve(arg);
-      hit = all.find((x) => x.entry.cfg === p);
+    let entry: RegistryMachine | undefined;
+    let machine: Machine | undefined;
+    if (u) {
+      entry = reg.machines.find((x) => x.uuid === u);
+      machine = entry && this.store.readMachine(entry.cfg);
     }
-    if (!hit || !hit.machine) return undefined;
-    settle(hit.machine, this.now());
-    return { entry: hit.entry, machine: hit.machine };
+    if (!machine) {
+      // name lookup: registration order, first match wins (reads files one by one)
+      for (const e of reg.machines) {
+        const m = this.store.readMachine(e.cfg);
+        if (m?.name === arg) {
+          entry = e;
+          machine = m;
+          break;
+        }
+      }
+    }
+    if (!machine && arg.includes('/')) {
+      const p = path.resolve(arg);
+      entry = reg.machines.find((x) => x.cfg === p);
+      machine = entry && this.store.readMachine(entry.cfg);
+    }
+    if (!entry || !machine) return undefined;
+    settle(machine, this.now());
+    return { entry, machine };
+  }
+
+  /** A registered machine whose settings file cannot be read (VirtualBox: inaccessible). */
+  inaccessible(arg: string): RegistryMachine | undefined {
+    const u = parseUuid(arg);
+    if (!u) return undefined;
+    const e = this.store.readRegistry().machines.find((x) => x.uuid === u);
+    return e && !this.store.readMachine(e.cfg) ? e : undefined;
   }
 }

@@ -31,7 +31,7 @@ import { USAGE } from './usage.js';
 import { COMMANDS as MEDIA_COMMANDS } from './cmd-media.js';
 
 export { SimStore } from './store.js';
-export type { Registry, RegistryMachine, Medium, HostOnlyIf, NatNet } from './store.js';
+export type { Registry, RegistryMachine, Medium, HostOnlyIf, NatNet, SeedMachine } from './store.js';
 export type { Machine, Nic, StorageController, Attachment } from './machine.js';
 export { machineReadable, settle } from './machine.js';
 export { loadSettings, userHome, settingsFile, FAULT_MODES } from './settings.js';

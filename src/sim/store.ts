@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
-import type { Machine } from './machine.js';
+import { newMachine, findOsType, setState, type Machine } from './machine.js';
 
 export interface RegistryMachine {
   uuid: string;
@@ -55,6 +55,22 @@ export interface Registry {
   media: Medium[];
   hostonlyifs: HostOnlyIf[];
   natnets: NatNet[];
+}
+
+export interface SeedMachine {
+  name: string;
+  uuid?: string;
+  ostype?: string;
+  memoryMB?: number;
+  cpus?: number;
+  /** Up to four of none, floppy, dvd, disk, net (missing → none). */
+  boot?: string[];
+  description?: string;
+  /** Slots 1..n: attachment none|null|nat|bridged|intnet|hostonly|generic|natnetwork. */
+  nics?: Array<{ attachment: string; target?: string; mac?: string; type?: string }>;
+  state?: string;
+  /** Machine folder (default `$VBOX_USER_HOME/VirtualBox VMs`). */
+  folder?: string;
 }
 
 export function emptyRegistry(): Registry {
@@ -287,6 +303,64 @@ export class SimStore {
       used[id] = n + 1;
       atomicWrite(file, JSON.stringify(used));
       return true;
+    });
+  }
+
+  /**
+   * Seed a registered VM directly (no VBoxManage run): for tests and benchmarks
+   * that need many VMs fast. Same defaults as `createvm --register`; `nics`
+   * replace slots 1..n; `state` may be poweroff, running, paused, saved or aborted.
+   */
+  async seedMachine(opts: SeedMachine): Promise<Machine> {
+    const uuid = opts.uuid ?? crypto.randomUUID();
+    const ostype = findOsType(opts.ostype ?? 'Other') ?? 'Other';
+    const folder = opts.folder ?? path.join(this.home, 'VirtualBox VMs');
+    const safe = opts.name.replace(/[/\\:*?"<>|]/g, '_');
+    const cfg = path.join(folder, safe, `${safe}.vbox`);
+    const now = Date.now();
+    const m = newMachine({ uuid, name: opts.name, ostype, cfgFile: cfg, groups: [], defaults: false, now });
+    if (opts.memoryMB !== undefined) m.memory = opts.memoryMB;
+    if (opts.cpus !== undefined) m.cpus = opts.cpus;
+    if (opts.description !== undefined) m.description = opts.description;
+    if (opts.boot) m.boot = [0, 1, 2, 3].map((i) => opts.boot![i] ?? 'none');
+    (opts.nics ?? []).forEach((n, i) => {
+      const nic = m.nics[i]!;
+      nic.enabled = n.attachment !== 'none';
+      nic.attachment = n.attachment === 'none' ? nic.attachment : n.attachment;
+      if (n.mac) nic.mac = n.mac.replace(/[:-]/g, '').toUpperCase();
+      if (n.type) nic.type = n.type;
+      if (n.target !== undefined) {
+        if (n.attachment === 'bridged') nic.bridge = n.target;
+        else if (n.attachment === 'hostonly') nic.hostonly = n.target;
+        else if (n.attachment === 'intnet') nic.intnet = n.target;
+        else if (n.attachment === 'natnetwork') nic.natnet = n.target;
+        else if (n.attachment === 'generic') nic.generic = n.target;
+      }
+    });
+    const state = opts.state ?? 'poweroff';
+    setState(m, state, now);
+    if (state === 'running' || state === 'paused') m.sessionName = 'headless';
+    if (state === 'saved') m.stateFile = path.join(folder, safe, 'Snapshots', `${new Date(now).toISOString().replace(/:/g, '-')}.sav`);
+    await this.updateRegistry((r) => {
+      if (r.machines.some((x) => x.uuid === uuid)) throw new Error(`vboxsim: a machine with UUID ${uuid} is already registered`);
+      if (fs.existsSync(cfg)) throw new Error(`vboxsim: settings file ${cfg} already exists`);
+      this.writeMachine(m);
+      r.machines.push({ uuid, cfg });
+    });
+    return m;
+  }
+
+  /** Force a VM's state (tests): poweroff, running, paused, saved, aborted, gurumeditation… */
+  async setMachineState(uuid: string, state: string): Promise<void> {
+    const e = this.readRegistry().machines.find((x) => x.uuid === uuid);
+    if (!e) throw new Error(`vboxsim: no machine ${uuid}`);
+    await this.updateMachine(uuid, e.cfg, (m) => {
+      setState(m, state, Date.now());
+      m.runningAt = undefined;
+      m.acpiStopAt = undefined;
+      m.poweroffAt = undefined;
+      m.sessionName = state === 'running' || state === 'paused' ? 'headless' : undefined;
+      if (state !== 'saved' && state !== 'aborted-saved') m.stateFile = undefined;
     });
   }
 

@@ -68,3 +68,34 @@ test('no VBOX_USER_HOME: the Linux default ~/.config/VirtualBox under HOME', asy
   expect(fs.existsSync(path.join(h.dir, '.config', 'VirtualBox', 'vboxsim-registry.json'))).toBe(true);
   expect(r.stdout).toContain(`Settings file: '${path.join(h.dir, 'VirtualBox VMs', 'dflt', 'dflt.vbox')}'`);
 });
+
+test('SimStore.seedMachine / setMachineState seed a host the CLI then sees', async () => {
+  const store = new SimStore(h.home);
+  const m = await store.seedMachine({
+    name: 'seeded',
+    ostype: 'Ubuntu_64',
+    memoryMB: 2048,
+    cpus: 2,
+    boot: ['net', 'disk'],
+    nics: [{ attachment: 'bridged', target: 'eth0', mac: '08:00:27:aa:bb:01' }],
+    state: 'running',
+  });
+  expect(await h.ok(['list', 'runningvms'])).toBe(`"seeded" {${m.uuid}}\n`);
+  const info = await h.info('seeded');
+  expect([info.get('memory'), info.get('cpus'), info.get('boot1'), info.get('boot2'), info.get('boot3')]).toEqual(['2048', '2', 'net', 'disk', 'none']);
+  expect([info.get('nic1'), info.get('bridgeadapter1'), info.get('macaddress1'), info.get('SessionName')]).toEqual(['bridged', 'eth0', '080027AABB01', 'headless']);
+  await store.setMachineState(m.uuid, 'poweroff');
+  expect(await h.state('seeded')).toBe('poweroff');
+  await expect(store.seedMachine({ name: 'again', uuid: m.uuid })).rejects.toThrow(/already registered/);
+});
+
+test('inaccessible machine (settings file gone): <inaccessible> in list vms, showvminfo by UUID prints name/UUID only', async () => {
+  const uuid = await h.create('fragile');
+  const cfg = (await h.info('fragile')).get('CfgFile')!;
+  fs.rmSync(cfg);
+  expect(await h.ok(['list', 'vms'])).toBe(`"<inaccessible>" {${uuid}}\n`);
+  const r = await h.run(['showvminfo', uuid, '--machinereadable']);
+  expect(r).toMatchObject({ code: 0, stdout: `name="<inaccessible>"\nUUID="${uuid}"\n` });
+  // by name it is simply not found
+  expect((await h.run(['showvminfo', 'fragile'])).code).toBe(1);
+});
