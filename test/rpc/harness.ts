@@ -3,7 +3,8 @@ import net from 'node:net';
 import {
   MessageStatus, MessageType, REMOTE_PROGRAM, RemoteError, procDef, type XdrType,
 } from '../../protocol/index.js';
-import { RpcConnection, type RpcConnectionOptions } from '../../src/rpc/connection.js';
+import type { RpcConnection, RpcConnectionOptions } from '../../src/rpc/connection.js';
+import { serveStream } from '../../src/rpc/stream.js';
 import type { RpcDriver } from '../../src/rpc/dispatch.js';
 import { LibvirtError } from '../../src/rpc/errors.js';
 import { PacketDecoder, encodePacket, type Packet } from '../../src/rpc/framing.js';
@@ -94,23 +95,9 @@ export async function serveTcp(driver: RpcDriver, opts: Partial<RpcConnectionOpt
     sockets.add(sock);
     sock.setNoDelay(true);
     sock.on('close', () => sockets.delete(sock));
-    const c = new RpcConnection({
-      ...opts,
-      driver,
-      identity: { transport: 'tcp', address: `${sock.remoteAddress}:${sock.remotePort}` },
-      write: (b) => {
-        if (!sock.destroyed) sock.write(b);
-      },
-      onClose: () => sock.end(),
-      onDrain: () => sock.resume(),
-    });
-    connections.push(c);
-    sock.on('data', (d) => {
-      if (!c.feed(d)) sock.pause();
-    });
-    sock.on('end', () => c.end());
-    sock.on('error', () => c.close('eof'));
-    sock.on('close', () => c.close('eof'));
+    connections.push(
+      serveStream(sock, { ...opts, driver, identity: { transport: 'tcp', address: `${sock.remoteAddress}:${sock.remotePort}` } }),
+    );
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const port = (server.address() as net.AddressInfo).port;

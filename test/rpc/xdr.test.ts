@@ -42,6 +42,9 @@ describe('round trips', () => {
     expect(roundTrip(xstring(100), 'vm-1').length).toBe(8);
     expect(roundTrip(xstring(100), 'abcde').toString('hex')).toBe('000000056162636465000000');
     expect(roundTrip(xstring(100), '').toString('hex')).toBe('00000000');
+    roundTrip(xstring(200), 'vm-é-1');
+    roundTrip(xstring(200), 'x'.repeat(47) + 'é');
+    roundTrip(xstring(200), 'y'.repeat(120));
     const b = roundTrip(xstring(100), 'Ünïcödé ✓');
     expect(b.readUInt32BE(0)).toBe(Buffer.byteLength('Ünïcödé ✓'));
   });
