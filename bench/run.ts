@@ -15,6 +15,7 @@ import { startHolder } from './clients.js';
 import {
   PROFILES,
   cloneSimHome,
+  freezeBuild,
   seedSimHome,
   startLibvirtd,
   startVboxvirt,
@@ -79,7 +80,7 @@ function log(msg: string): void {
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
-  const root = projectRoot();
+  const projRoot = projectRoot();
   const missing = missingPrerequisites(o.python);
   if (missing.length) {
     process.stderr.write('The benchmark needs, and could not find:\n' + missing.map((m) => '  - ' + m).join('\n') + '\n');
@@ -88,7 +89,7 @@ async function main(): Promise<number> {
   const quick = o.quick;
   const rounds = o.rounds ?? (quick ? 1 : 3);
   const ctx: W.BenchContext = {
-    root,
+    root: '', // set below to the frozen copy of bin/, dist/, bench/loadgen.py
     python: o.python,
     vms: o.vms ?? (quick ? 10 : 100),
     startEvery: 4,
@@ -112,10 +113,19 @@ async function main(): Promise<number> {
     .map((s) => PROFILES[s]);
   const workloads = new Set(o.workloads.split(',').map((s) => s.trim()));
   const startedAt = new Date().toISOString();
-  const outDir = path.resolve(o.out ?? path.join(root, 'results', startedAt.replace(/[:.]/g, '-')));
+  const outDir = path.resolve(o.out ?? path.join(projRoot, 'results', startedAt.replace(/[:.]/g, '-')));
   mkdirSync(outDir, { recursive: true });
   // short: libvirtd's unix socket path lives in here
   const work = mkdtempSync(path.join(os.tmpdir(), 'vbb-'));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`${sig}: stopping every process the bench started`);
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130); // the exit hook in servers.ts kills the tracked process groups
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const root = freezeBuild(projRoot, path.join(work, 'app'));
+  ctx.root = root;
   const machine = machineInfo(o.python);
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, kernel ${machine.kernel}, node ${machine.node}, ${machine.libvirtd}, virsh ${machine.virsh}, python3-libvirt ${machine.pythonLibvirt}`);
   log(`output: ${outDir}${quick ? ' (quick mode)' : ''}`);

@@ -6,7 +6,7 @@
  * Every process started here is tracked and stopped by its PID (also on exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, sleep } from './util.js';
@@ -46,6 +46,23 @@ export interface SystemUnderTest {
   exitInfo(): string | null;
   stderrTail(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * Copies what the servers and clients run (bin/, dist/src, dist/protocol, bench/loadgen.py,
+ * package.json; node_modules linked) into `dest`, so that a rebuild of dist/ while the bench
+ * runs (other people's `tsc`) cannot change or half-write the code under test mid-run.
+ * Returns `dest`, to be used as the root from then on.
+ */
+export function freezeBuild(root: string, dest: string): string {
+  mkdirSync(dest, { recursive: true });
+  const copy = (rel: string): void => {
+    const from = path.join(root, rel);
+    if (existsSync(from)) cpSync(from, path.join(dest, rel), { recursive: true, filter: (f) => !f.endsWith('.map') });
+  };
+  for (const rel of ['bin', 'dist/src', 'dist/protocol', 'bench/loadgen.py', 'package.json']) copy(rel);
+  symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'));
+  return dest;
 }
 
 const tracked = new Set<ChildProcess>();
