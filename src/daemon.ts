@@ -24,6 +24,7 @@ import type { HandlerTable, RpcDriver } from './rpc/dispatch.js';
 import type { KeepaliveOptions } from './rpc/keepalive.js';
 import { VBoxDriver, type DriverOptions } from './driver/driver.js';
 import { domainHandlers, rpcDriver } from './driver/handlers.js';
+import { storageHandlers, overlayPending, type StorageDeps } from './driver/storage/index.js';
 
 export interface DaemonOptions {
   host: VBoxHost;
@@ -35,6 +36,12 @@ export interface DaemonOptions {
   maxInFlight?: number;
   /** Close the host in close() (default true: the daemon owns it). */
   ownsHost?: boolean;
+  /**
+   * Storage pools, volumes, networks, define/undefine (src/driver/storage):
+   * their options (stateDir for pools.json/pending.json, pools, network
+   * aliases…), or false to leave those procedures unimplemented.
+   */
+  storage?: Omit<StorageDeps, 'host' | 'domains' | 'log'> | false;
   /**
    * Register more procedure handlers (storage pools, networks, define/undefine…)
    * next to the driver's domain handlers. Called once, at construction.
@@ -76,6 +83,18 @@ export class Daemon implements ConnectionSink {
     this.log = opts.logger ?? nullLogger();
     this.driver = new VBoxDriver(opts.host, { ...opts.driver, logger: this.log });
     const table = domainHandlers(this.driver);
+    if (opts.storage !== false) {
+      storageHandlers({ ...(opts.storage ?? {}), host: this.host, domains: this.driver, log: this.log }, table);
+      const svc = storageHandlers.service(table);
+      if (svc) {
+        // Changes VirtualBox refused while a VM ran are applied once it is stopped,
+        // and shown by `dumpxml --inactive` meanwhile.
+        this.driver.hooks = {
+          whenStopped: (uuid, ctx) => svc.pending.applyIfStopped(this.host, uuid, ctx),
+          inactiveView: (vm) => overlayPending(vm, svc.pending.get(vm.uuid)),
+        };
+      }
+    }
     opts.extraHandlers?.(table, { host: this.host, driver: this.driver, logger: this.log });
     this.rpc = rpcDriver(this.driver, table);
   }

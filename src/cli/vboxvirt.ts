@@ -29,6 +29,7 @@ export interface ServeOptions {
   allow: string[];
   logLevel: string;
   cacheTtl?: number;
+  stateDir?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -58,6 +59,16 @@ export function buildHost(o: ServeOptions, logger: Logger): VBoxHost {
   return createVBoxManageHost({ vboxmanage: o.vboxmanage, vboxHost: o.vboxHost, cacheTtlMs: o.cacheTtl, logger });
 }
 
+/** Where pools.json / pending.json live: --state-dir, else `<sim home>/vboxvirt` for the simulator, else memory only. */
+export function stateDirFor(o: ServeOptions): string | undefined {
+  if (o.stateDir) return path.resolve(o.stateDir);
+  if (o.backend === 'sim') {
+    const home = o.simHome ?? process.env.VBOX_USER_HOME;
+    if (home) return path.join(path.resolve(home), 'vboxvirt');
+  }
+  return undefined;
+}
+
 export interface Running {
   daemon: Daemon;
   listeners: Listener[];
@@ -68,7 +79,7 @@ export interface Running {
 /** Start a daemon and its listeners; prints the `listening …` lines through `out`. */
 export async function serve(o: ServeOptions, logger: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<Running> {
   const host = buildHost(o, logger);
-  const daemon = new Daemon({ host, logger });
+  const daemon = new Daemon({ host, logger, storage: { stateDir: stateDirFor(o) } });
   let listeners: Listener[];
   try {
     const lo: ListenOptions = {
@@ -128,6 +139,7 @@ export function buildProgram(): Command {
     .option('--allow <cidr>', 'client network allowed on a non-loopback TCP listener, repeatable', collect, [])
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--cache-ttl <ms>', 'max age of the VirtualBox VM list snapshot', nonNegativeInt)
+    .option('--state-dir <dir>', "vboxvirt's own state (storage pools, pending VM changes); default <sim-home>/vboxvirt for --backend sim, memory only otherwise")
     .action(async (opts: ServeOptions) => {
       const logger = createLogger({ level: opts.logLevel });
       const running = await serve(opts, logger);

@@ -72,8 +72,24 @@ export interface DomainInfo {
   cpuTime: bigint;
 }
 
+/**
+ * Hooks for other parts of the driver layer (src/driver/storage: changes kept
+ * pending while a VM runs).
+ */
+export interface DriverHooks {
+  /**
+   * The VM is stopped (after DESTROY, before START, when a reboot finds it
+   * powered off, or when the daemon sees an active VM become inactive): apply
+   * whatever was waiting for that. Errors are logged, never fail the call.
+   */
+  whenStopped?(uuid: string, ctx: OpContext): Promise<unknown>;
+  /** The VM as GET_XML_DESC shows it with VIR_DOMAIN_XML_INACTIVE (pending changes overlaid). */
+  inactiveView?(vm: VmInfo): VmInfo;
+}
+
 export interface DriverOptions {
   logger?: Logger;
+  hooks?: DriverHooks;
   /** How long REBOOT waits for the guest to power off after the ACPI button before it resets the VM. Default 60 s. */
   rebootTimeoutMs?: number;
   /** How often REBOOT polls the VM state. Default 500 ms. */
@@ -202,6 +218,9 @@ export class VBoxDriver {
   private readonly rebootPollMs: number;
   private readonly libVersion: number;
   private closed = false;
+  private readonly background = new Set<Promise<void>>();
+  /** Settable after construction (the storage handlers are built after the driver). */
+  hooks: DriverHooks;
 
   constructor(
     readonly host: VBoxHost,
@@ -211,6 +230,7 @@ export class VBoxDriver {
     this.rebootTimeoutMs = opts.rebootTimeoutMs ?? 60_000;
     this.rebootPollMs = opts.rebootPollMs ?? 500;
     this.libVersion = opts.libVersion ?? 9_000_000;
+    this.hooks = opts.hooks ?? {};
   }
 
   // ------------------------------------------------------------------------
@@ -455,7 +475,8 @@ export class VBoxDriver {
     const inactive = (flags & XML_INACTIVE) !== 0;
     const m = this.mapInfo(info);
     const id = m.active ? this.ids.idOf(r.summary.uuid) : undefined;
-    return renderDomainXml(info, {
+    const shown = inactive && this.hooks.inactiveView ? this.hooks.inactiveView(info) : info;
+    return renderDomainXml(shown, {
       name: r.name,
       id: inactive ? undefined : id,
       inactive,
@@ -482,6 +503,7 @@ export class VBoxDriver {
         await this.host.discardState(r.summary.uuid, ctx);
         restoring = false;
       }
+      if (!restoring) await this.runWhenStopped(r.summary.uuid, ctx);
       await this.host.startVm(r.summary.uuid, ctx, { paused: (flags & START_PAUSED) !== 0 });
       this.host.invalidate(r.summary.uuid);
       this.ids.release(r.summary.uuid);
@@ -502,6 +524,7 @@ export class VBoxDriver {
       this.host.invalidate(r.summary.uuid);
       this.ids.release(r.summary.uuid);
       this.lastAction.set(r.summary.uuid, 'destroy');
+      await this.runWhenStopped(r.summary.uuid, ctx);
     });
   }
 
@@ -620,7 +643,7 @@ export class VBoxDriver {
     this.closed = true;
     const jobs = [...this.reboots.values()];
     for (const j of jobs) this.stopJob(j);
-    await Promise.allSettled(jobs.map((j) => j.done));
+    await Promise.allSettled([...jobs.map((j) => j.done), ...this.background]);
   }
 
   /** Number of reboots still being emulated (tests, shutdown). */
@@ -661,7 +684,14 @@ export class VBoxDriver {
 
   private observe(uuid: string, active: boolean): void {
     if (active) this.ids.assign(uuid);
-    else this.ids.release(uuid);
+    else if (this.ids.idOf(uuid) !== undefined) {
+      this.ids.release(uuid);
+      // Seen going from active to inactive (e.g. the guest shut down): run the hook in the background.
+      if (this.hooks.whenStopped && !this.closed && !this.reboots.has(uuid)) {
+        const p = this.runWhenStopped(uuid, { who: 'vboxvirt' }).finally(() => this.background.delete(p));
+        this.background.add(p);
+      }
+    }
     // Forget what we last did once the VM has visibly moved on from it.
     const last = this.lastAction.get(uuid);
     if (last === undefined) return;
@@ -748,6 +778,15 @@ export class VBoxDriver {
     }
   }
 
+  private async runWhenStopped(uuid: string, ctx: OpContext): Promise<void> {
+    if (!this.hooks.whenStopped) return;
+    try {
+      await this.hooks.whenStopped(uuid, ctx);
+    } catch (err) {
+      this.log.warn(`applying pending changes to ${uuid} failed: ${(err as Error).message}`, { uuid, who: ctx.who });
+    }
+  }
+
   private startRebootJob(uuid: string, name: string, ctx: OpContext): void {
     const job: RebootJob = { cancelled: false, done: Promise.resolve() };
     this.reboots.set(uuid, job);
@@ -765,6 +804,7 @@ export class VBoxDriver {
         }
         if (job.cancelled) return;
         if (info.state === 'poweroff' || info.state === 'aborted') {
+          await this.runWhenStopped(uuid, ctx);
           await this.host.startVm(uuid, ctx);
           this.host.invalidate(uuid);
           this.ids.release(uuid);

@@ -217,3 +217,21 @@ test('close(): open connections are dropped, later attaches are refused', async 
     await rm(dir2, { recursive: true, force: true });
   }
 });
+
+test('define on a running VM: the change waits (dumpxml --inactive shows it) and is applied when the VM is destroyed', async () => {
+  const c = new RpcClient(await connect());
+  await c.connect('qemu:///system');
+  const { dom } = await c.call(Proc.DOMAIN_LOOKUP_BY_NAME, { name: 'vm2' });
+  expect(dom.id).toBeGreaterThan(0);
+  const { xml } = await c.call(Proc.DOMAIN_GET_XML_DESC, { dom, flags: 0 });
+  expect(xml).toContain("<memory unit='KiB'>524288</memory>");
+  const bigger = xml.replace(/524288/g, '1048576');
+  await c.call(Proc.DOMAIN_DEFINE_XML, { xml: bigger });
+  expect((await c.call(Proc.DOMAIN_GET_XML_DESC, { dom, flags: 0 })).xml).toContain("<memory unit='KiB'>524288</memory>");
+  expect((await c.call(Proc.DOMAIN_GET_XML_DESC, { dom, flags: 2 })).xml).toContain("<memory unit='KiB'>1048576</memory>");
+  await c.call(Proc.DOMAIN_DESTROY, { dom });
+  expect((await daemon.host.getVm(uuidFromBytes(dom.uuid), { fresh: true })).memoryMB).toBe(1024);
+  const info = await c.call(Proc.DOMAIN_GET_INFO, { dom });
+  expect(BigInt(info.maxMem)).toBe(1048576n);
+  await c.close();
+});
