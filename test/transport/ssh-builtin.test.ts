@@ -221,6 +221,25 @@ describe('refusals (nothing reaches the daemon)', () => {
     expect(r.stderr).toMatch(/stdio forwarding failed|administratively prohibited|open failed/);
   });
 
+  test('remote port forwarding (-R) is refused', async () => {
+    const r = await ssh(['-T', '-N', '-o', 'ExitOnForwardFailure=yes', '-i', alice.priv, '-R', '0:127.0.0.1:9', 'alice@127.0.0.1']);
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/remote port forwarding failed/);
+  });
+
+  test('garbage instead of an SSH handshake: the connection is closed, the server keeps serving', async () => {
+    const net = await import('node:net');
+    for (const junk of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from('SSH-2.0-x\r\n\0\0\0\x10garbagegarbage!!'), Buffer.alloc(70000, 0x41)]) {
+      const s = net.connect({ host: '127.0.0.1', port: srv.port });
+      s.on('error', () => {});
+      s.resume();
+      s.write(junk);
+      await new Promise<void>((res) => s.once('close', () => res()));
+    }
+    const r = await virshWith(client.env, uri('alice', `?keyfile=${alice.priv}`), ['domstate', 'test']);
+    expect(r.stdout.trim()).toBe('running');
+  });
+
   test('subsystems (sftp) are refused', async () => {
     const r = await ssh(['-T', '-i', alice.priv, '-s', 'alice@127.0.0.1', 'sftp']);
     expect(r.rc).not.toBe(0);

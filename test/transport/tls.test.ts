@@ -79,6 +79,19 @@ test('maxVersion TLSv1.2 (the documented fallback) works with virsh', async () =
 });
 
 describe('refusals (nothing reaches the daemon)', () => {
+  test('plain bytes instead of a TLS handshake: closed, nothing attached, server keeps serving', async () => {
+    const net = await import('node:net');
+    const before = sink.attached.length;
+    const s = net.connect({ host: '127.0.0.1', port: srv.port });
+    s.on('error', () => {});
+    s.resume();
+    s.write(Buffer.from('\0\0\0\x1c\x20\0\x80\x86 this is plain RPC, not TLS'));
+    await new Promise<void>((res) => s.once('close', () => res()));
+    expect(sink.attached.length).toBe(before);
+    const r = await virshWith(env, uri('maas'), ['domstate', 'test']);
+    expect(r.stdout.trim()).toBe('running');
+  });
+
   test('no client certificate', async () => {
     const before = sink.attached.length;
     const r = await virshWith(env, uri('nocert'), ['list']);
