@@ -38,6 +38,25 @@ beforeAll(async () => {
   sim = await createSimHost();
   await sim.createVm('vm1', { memoryMb: 1024, cpus: 1, macs: ['080027AABB01'], boot: ['dvd', 'disk'] });
   host = createVBoxSimHost({ home: sim.home, cacheTtlMs: 0 });
+  // Until VBoxManageHost grows storageCtl/storageAttach (backend work in progress), give this host
+  // those two methods by running the simulator's own `storagectl`/`storageattach` (real vboxsim spawns).
+  const h = host as unknown as Record<string, unknown>;
+  if (typeof h.storageCtl !== 'function') {
+    h.storageCtl = async (uuid: string, c: { name: string; add?: string; controller?: string; portCount?: number; bootable?: boolean }) => {
+      const argv = ['storagectl', uuid, '--name', c.name];
+      if (c.add) argv.push('--add', c.add);
+      if (c.controller) argv.push('--controller', c.controller);
+      if (c.portCount !== undefined) argv.push('--portcount', String(c.portCount));
+      if (c.bootable !== undefined) argv.push('--bootable', c.bootable ? 'on' : 'off');
+      await sim.vbox(argv);
+    };
+  }
+  if (typeof h.storageAttach !== 'function') {
+    h.storageAttach = async (uuid: string, a: { controller: string; port: number; device: number; type?: string; medium: string }) => {
+      await sim.vbox(['storageattach', uuid, '--storagectl', a.controller, '--port', String(a.port), '--device', String(a.device),
+        ...(a.type ? ['--type', a.type] : []), '--medium', a.medium]);
+    };
+  }
   daemon = new Daemon({
     host,
     keepalive: false,
@@ -198,9 +217,13 @@ sys.stdout.write(ET.tostring(doc, encoding='unicode'))
     expect(dominfo).toMatch(/UUID:\s+0e4b6c1c-a9b8-4b2a-b2b5-6b1c3f3d6f11/);
     expect(dominfo).toMatch(/Max memory:\s+2097152 KiB/);
     expect(dominfo).toMatch(/CPU\(s\):\s+2/);
-    await virshOk(['attach-interface', 'c1', 'bridge', 'eth1', '--mac', '52:54:00:01:02:03', '--model', 'virtio', '--config'], { uri });
+    // a host interface VirtualBox can bridge to, as the simulator lists it
+    const bridged = /^Name:\s+(\S+)$/m.exec(await sim.vbox(['list', 'bridgedifs']))![1]!;
+    await virshOk(['attach-interface', 'c1', 'bridge', bridged, '--mac', '52:54:00:01:02:03', '--model', 'virtio', '--config'], { uri });
     const ifs = await virshOk(['domiflist', 'c1'], { uri });
-    expect(columns(ifs, ['Type', 'Source', 'Model', 'MAC'])).toEqual([['bridge', 'eth1', 'virtio', '52:54:00:01:02:03']]);
+    expect(columns(ifs, ['Type', 'Source', 'Model', 'MAC'])).toEqual([['bridge', bridged, 'virtio', '52:54:00:01:02:03']]);
+    const info = await sim.info('c1');
+    expect([info.nic1, info.bridgeadapter1, info.nictype1, info.macaddress1]).toEqual(['bridged', bridged, 'virtio', '525400010203']);
     // re-defining with the same name but another UUID is refused like libvirt does
     fs.writeFileSync(file, template.replace('0e4b6c1c', '1e4b6c1c'));
     const clash = await virsh(['define', file], { uri });
@@ -280,6 +303,62 @@ describe('block info and pending changes', () => {
     expect((await sim.info('vm4')).memory).toBe('1024');
     expect(svc.pending.get(uuid)).toBeUndefined();
     expect(await xpath(await virshOk(['dumpxml', 'vm4'], { uri }), 'string(/domain/memory)')).toBe('1048576');
+  });
+});
+
+describe('disks through define and attach-disk', () => {
+  test('MAAS compose disks: vol-create-as, vol-path, attach-disk vda --targetbus virtio --config, then domblklist/domblkinfo', async () => {
+    const tpl = "<domain type='kvm'><name>c2</name><memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>";
+    const file = path.join(work, 'c2.xml');
+    fs.writeFileSync(file, tpl);
+    await virshOk(['define', file], { uri });
+    await virshOk(['vol-create-as', 'default', 'c2-root', '1073741824', '--allocation', '0', '--format', 'raw'], { uri });
+    const volPath = (await virshOk(['vol-path', 'c2-root', '--pool', 'default'], { uri })).trim();
+    expect(volPath).toBe(path.join(defaultPool, 'c2-root.img'));
+    await virshOk(['attach-disk', 'c2', volPath, 'vda', '--targetbus', 'virtio', '--sourcetype', 'file', '--config', '--serial', 'c2-root'], { uri });
+    const info = await sim.info('c2');
+    expect(info.storagecontrollertype0).toBe('VirtioSCSI');
+    expect(info[`${info.storagecontrollername0}-0-0`]).toBe(volPath);
+    const blk = await virshOk(['domblklist', 'c2', '--details'], { uri });
+    // (the pool folder has a space: MAAS, too, only uses the first token of Source)
+    expect(columns(blk, ['Device', 'Target', 'Source'])).toEqual([['disk', 'vda', volPath.split(' ')[0]]]);
+    expect(await virshOk(['domblkinfo', 'c2', 'vda'], { uri })).toMatch(/Capacity:\s+1073741824\n/);
+    // a second disk on the same bus goes to the next port of the same controller
+    await virshOk(['vol-create-as', 'default', 'c2-data', '1M', '--format', 'raw'], { uri });
+    await virshOk(['attach-disk', 'c2', path.join(defaultPool, 'c2-data.img'), 'vdb', '--targetbus', 'virtio', '--config'], { uri });
+    const blk2 = await virshOk(['domblklist', 'c2'], { uri });
+    expect(blk2).toMatch(/vdb\s+.*c2-data\.img/);
+    const info2 = await sim.info('c2');
+    expect(info2[`${info2.storagecontrollername0}-1-0`]).toBe(path.join(defaultPool, 'c2-data.img'));
+    expect(info2.storagecontrollername1).toBeUndefined();
+    const dup = await virsh(['attach-disk', 'c2', volPath, 'vda', '--targetbus', 'virtio', '--config'], { uri });
+    expect(dup.rc).toBe(1);
+    expect(dup.stderr).toContain('target vda already exists');
+    const missing = await virsh(['attach-disk', 'c2', '/nonexistent.img', 'vdc', '--config'], { uri });
+    expect(missing.rc).toBe(1);
+    expect(missing.stderr).toContain("cannot access storage file '/nonexistent.img'");
+  });
+
+  test('a new VM defined with SATA disk and IDE CD-ROM gets its controllers and media', async () => {
+    const disk = path.join(defaultPool, 'd1.img');
+    await virshOk(['vol-create-as', 'default', 'd1', '64M', '--format', 'raw'], { uri });
+    const xml = `<domain type='vbox'><name>d1</name><memory unit='MiB'>256</memory>
+<os><type arch='x86_64'>hvm</type><boot dev='cdrom'/><boot dev='hd'/></os>
+<devices>
+<disk type='file' device='disk'><source file='${disk}'/><target dev='sda' bus='sata'/></disk>
+<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>
+</devices></domain>`;
+    const file = path.join(work, 'd1.xml');
+    fs.writeFileSync(file, xml);
+    await virshOk(['define', file], { uri });
+    const info = await sim.info('d1');
+    expect(info['SATA-0-0']).toBe(disk);
+    expect(info['IDE-1-0']).toBe('emptydrive');
+    expect([info.boot1, info.boot2]).toEqual(['dvd', 'disk']);
+    // and its own XML defines it again without any change
+    const again = path.join(work, 'd1-again.xml');
+    fs.writeFileSync(again, await virshOk(['dumpxml', 'd1'], { uri }));
+    await virshOk(['define', again], { uri });
   });
 });
 

@@ -54,8 +54,9 @@ export interface DhcpServerInfo {
 
 export interface StorageCtlSpec {
   name: string;
-  add: string;
-  controller: string;
+  /** Omitted to change an existing controller (e.g. its port count). */
+  add?: string;
+  controller?: string;
   portCount?: number;
   bootable?: boolean;
 }

@@ -345,6 +345,10 @@ export class StorageService {
         .catch((e) => { throw vboxToLibvirt(e, dom.name); });
       ctl = { index: controllers.length, name, type: planned.controller, instance: 0, portCount: port + 1, bootable: true };
     }
+    if (port >= ctl.portCount && ['IntelAhci', 'LsiLogicSas', 'VirtioSCSI', 'NVMe', 'USB'].includes(ctl.type)) {
+      // VirtualBox refuses a port beyond the controller's port count: grow it first
+      await storageCtl(dom.uuid, { name: ctl.name, portCount: port + 1 }, op).catch((e) => { throw vboxToLibvirt(e, dom.name); });
+    }
     try {
       await storageAttach(dom.uuid, {
         controller: ctl.name, port, device,
