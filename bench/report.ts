@@ -111,8 +111,8 @@ export function evaluateTargets(rows: Row[], t: TargetInputs): TargetCheck[] {
   const aSweep = g('maas', 'poll', 'A', 'sweep_s');
   for (const p of t.profiles) {
     const id = `C-${p.name}`;
-    out.push(check(`maas-inv-${p.name}`, `C (${p.name}): MAAS poll costs ≤ 2 VBoxManage invocations per sweep`, id, g('maas', 'poll', id, 'inv_per_sweep'), '<=', 2, 'calls',
-      `median over sweeps; worst sweep ${fmt(g('maas', 'poll', id, 'inv_per_sweep_max'))}`));
+    out.push(check(`maas-inv-${p.name}`, `C (${p.name}): MAAS poll costs ≤ 2 VBoxManage invocations per sweep (worst sweep)`, id, g('maas', 'poll', id, 'inv_per_sweep_max'), '<=', 2, 'calls',
+      `first sweep of a round ${fmt(g('maas', 'poll', id, 'inv_first_sweep'))}, median ${fmt(g('maas', 'poll', id, 'inv_per_sweep'))}`));
     out.push(check(`maas-wall-${p.name}`, `C (${p.name}): sweep wall ≤ 1.5× A's + one list runningvms (${p.list} ms)`, id, g('maas', 'poll', id, 'sweep_s'), '<=',
       aSweep === null ? null : 1.5 * aSweep + p.list / 1000, 's', `A ${fmt(aSweep, 3)} s`));
   }
@@ -151,7 +151,7 @@ const COLUMNS: Record<string, Array<[string, string, number]>> = {
   serial: [['ops_per_s', 'calls/s', 0], ['p50_us', 'p50 µs', 0], ['p99_us', 'p99 µs', 0], ['cpu_us_per_op', 'server CPU µs/call', 1], ['cpu_us_per_rpc', 'server CPU µs/RPC', 1], ['child_cpu_us_per_op', 'children CPU µs/call', 0]],
   conc: [['ops_per_s', 'calls/s', 0], ['p50_ms', 'p50 ms', 2], ['p99_ms', 'p99 ms', 2], ['cpu_us_per_op', 'server CPU µs/call', 1]],
   churn: [['opens_per_s', 'opens/s', 0], ['p50_us', 'p50 µs', 0], ['p99_us', 'p99 µs', 0], ['cpu_us_per_open', 'server CPU µs/open', 0]],
-  maas: [['sweep_s', 'sweep s (median)', 3], ['sweep_max_s', 'worst sweep s', 3], ['domstate_p50_ms', 'domstate p50 ms', 1], ['domstate_max_ms', 'domstate max ms', 1], ['inv_per_sweep', 'VBoxManage/sweep', 0], ['list_all_s', 'list --all s', 3], ['inv_list_all', 'VBoxManage for list --all', 0]],
+  maas: [['sweep_s', 'sweep s (median)', 3], ['sweep_first_s', 'first sweep s', 3], ['sweep_max_s', 'worst sweep s', 3], ['domstate_p50_ms', 'domstate p50 ms', 1], ['domstate_max_ms', 'domstate max ms', 1], ['inv_first_sweep', 'VBoxManage 1st sweep', 0], ['inv_per_sweep', 'VBoxManage/sweep (median)', 0], ['inv_per_sweep_max', 'VBoxManage worst sweep', 0], ['list_all_s', 'list --all s', 3], ['inv_list_all', 'VBoxManage for list --all', 0]],
   burst: [['start_p50_ms', 'start p50 ms', 0], ['start_max_ms', 'worst start ms', 0], ['running_at_recheck', 'running at 1-s re-check', 0], ['startvm_calls', 'startvm calls', 0], ['duplicate_startvm_vms', 'dup startvm', 0], ['destroy_max_ms', 'worst destroy ms', 0]],
   soak: [['ops_per_s', 'calls/s', 0], ['p99_ms', 'p99 ms', 1], ['rss_idle_kb', 'RSS idle KB', 0], ['rss_64_idle_kb', 'RSS 64 conns KB', 0], ['per_conn_kb', 'KB/conn', 2], ['soak_growth_kb', 'growth over soak KB', 0], ['rss_peak_kb', 'peak KB', 0], ['fds_before', 'fds before', 0], ['fds_64', 'fds at 64', 0], ['fds_after_close', 'fds after', 0]],
   flood: [['virsh_per_s', 'virsh/s', 0], ['wall_s', 'wall s', 2], ['p50_ms', 'p50 ms', 0], ['max_ms', 'max ms', 0]],

@@ -257,6 +257,8 @@ export async function maasPoll(ctx: BenchContext, sys: SystemUnderTest, round: n
     sweep_max_s: sweeps.length ? Math.max(...sweeps) : null,
     domstate_p50_ms: percentile(sl, 50),
     domstate_max_ms: sl.length ? sl[sl.length - 1] : null,
+    sweep_first_s: sweeps[0] ?? null,
+    inv_first_sweep: sys.invocationLog ? (inv[0] ?? null) : null,
     inv_per_sweep: sys.invocationLog ? (sortedNums(inv)[Math.floor((inv.length - 1) / 2)] ?? null) : null,
     inv_per_sweep_max: sys.invocationLog && inv.length ? Math.max(...inv) : null,
     list_all_s: la.ms / 1000,
