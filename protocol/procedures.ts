@@ -145,7 +145,8 @@ export const PROCEDURES = {
   [Proc.AUTH_LIST]: def(Proc.AUTH_LIST, S.Void, S.AuthListRet, { connection: true, beforeOpen: true }),
   [Proc.CONNECT_SUPPORTS_FEATURE]: def(Proc.CONNECT_SUPPORTS_FEATURE, S.ConnectSupportsFeatureArgs, S.ConnectSupportsFeatureRet, { connection: true, beforeOpen: true }),
   [Proc.CONNECT_OPEN]: def(Proc.CONNECT_OPEN, S.ConnectOpenArgs, S.Void, { connection: true, beforeOpen: true }),
-  [Proc.CONNECT_CLOSE]: def(Proc.CONNECT_CLOSE, S.Void, S.Void, C),
+  // libvirtd closes on CONNECT_CLOSE whether or not the connection was opened
+  [Proc.CONNECT_CLOSE]: def(Proc.CONNECT_CLOSE, S.Void, S.Void, { connection: true, beforeOpen: true }),
   [Proc.CONNECT_REGISTER_CLOSE_CALLBACK]: def(Proc.CONNECT_REGISTER_CLOSE_CALLBACK, S.Void, S.Void, C),
   [Proc.CONNECT_UNREGISTER_CLOSE_CALLBACK]: def(Proc.CONNECT_UNREGISTER_CLOSE_CALLBACK, S.Void, S.Void, C),
 

@@ -361,6 +361,11 @@ export class RpcConnection {
         return authListRet;
       case Proc.CONNECT_SUPPORTS_FEATURE: {
         const f = (args as { feature: number }).feature;
+        // libvirtd answers feature 10 at any time (it is probed before CONNECT_OPEN),
+        // every other feature only on an open connection.
+        if (f !== Feature.PROGRAM_KEEPALIVE && !this.opened) {
+          throw LibvirtError.internalError('hypervisor connection not open', ErrorDomain.RPC);
+        }
         let supported = 0;
         if (f === Feature.PROGRAM_KEEPALIVE) {
           supported = this.keepaliveOpts ? 1 : 0;

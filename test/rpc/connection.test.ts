@@ -353,13 +353,27 @@ describe('handlers and the driver', () => {
 });
 
 describe('connection-level procedures', () => {
-  test('features: 10 → 1 (0 with keepalive off), 14 → 0, 15 → 1, others 0; all before open', () => {
+  test('features: 10 → 1 (0 with keepalive off), 14 → 0, 15 → 1, others 0; only 10 before open', () => {
     for (const [ka, want10] of [[{ interval: 5, count: 5 }, 1], [false, 0]] as const) {
       const t = make({ handlers: new HandlerTable() }, { keepalive: ka });
+      t.conn.feed(callPacket(Proc.CONNECT_SUPPORTS_FEATURE, { feature: 10 }, 1));
+      t.conn.feed(callPacket(Proc.CONNECT_SUPPORTS_FEATURE, { feature: 15 }, 2));
+      const before = replies(t.sink);
+      expect(before[0].value).toEqual({ supported: want10 });
+      expect(before[1].error!.message).toBe('internal error: hypervisor connection not open');
+      open(t.conn);
+      t.sink.clear();
       [10, 14, 15, 1, 9, 99].forEach((f, i) => t.conn.feed(callPacket(Proc.CONNECT_SUPPORTS_FEATURE, { feature: f }, i)));
       expect(replies(t.sink).map((r) => (r.value as { supported: number }).supported)).toEqual([want10, 0, 1, 0, 0, 0]);
       t.conn.close();
     }
+  });
+
+  test('CONNECT_CLOSE before CONNECT_OPEN still answers and closes', () => {
+    const t = make({ handlers: new HandlerTable() });
+    t.conn.feed(callPacket(Proc.CONNECT_CLOSE, undefined, 0));
+    expect(replies(t.sink).map((r) => [r.proc, r.ok])).toEqual([[2, true]]);
+    expect(t.closes).toEqual(['client-close']);
   });
 
   test('AUTH_LIST answers [NONE]; close callbacks need an open connection', () => {
