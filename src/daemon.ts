@@ -92,6 +92,7 @@ export class Daemon implements ConnectionSink {
         this.driver.hooks = {
           whenStopped: (uuid, ctx) => svc.pending.applyIfStopped(this.host, uuid, ctx),
           inactiveView: (vm) => overlayPending(vm, svc.pending.get(vm.uuid)),
+          deferChanges: (uuid, changes) => svc.pending.add(uuid, changes),
         };
       }
     }

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../log.js';
 import { nullLogger } from '../log.js';
-import type { HostInfo, OpContext, VBoxHost, VmInfo, VmSummary } from '../vbox/types.js';
+import type { HostInfo, OpContext, VBoxHost, VmChanges, VmInfo, VmSummary } from '../vbox/types.js';
 import type { Identity } from '../transport/types.js';
 import { describeIdentity } from '../transport/types.js';
 import {
@@ -83,8 +83,10 @@ export interface DriverHooks {
    * whatever was waiting for that. Errors are logged, never fail the call.
    */
   whenStopped?(uuid: string, ctx: OpContext): Promise<unknown>;
-  /** The VM as GET_XML_DESC shows it with VIR_DOMAIN_XML_INACTIVE (pending changes overlaid). */
+  /** The VM's persistent configuration (pending changes overlaid): `dumpxml --inactive`, autostart. */
   inactiveView?(vm: VmInfo): VmInfo;
+  /** Keep a change VirtualBox cannot make while the VM runs until it stops (then whenStopped applies it). */
+  deferChanges?(uuid: string, changes: VmChanges, ctx: OpContext): Promise<unknown>;
 }
 
 export interface DriverOptions {
@@ -356,7 +358,7 @@ export class VBoxDriver {
       const checks = [
         pair(ListFlags.ACTIVE, ListFlags.INACTIVE, async () => (await state()).active),
         pair(ListFlags.MANAGEDSAVE, ListFlags.NO_MANAGEDSAVE, async () => (await state()).managedSave),
-        pair(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, async () => (await details()).autostart),
+        pair(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, async () => this.configView(await details()).autostart),
         pair(ListFlags.HAS_SNAPSHOT, ListFlags.NO_SNAPSHOT, async () => snapshotCount(await details()) > 0),
       ];
       let keep = true;
@@ -447,9 +449,10 @@ export class VBoxDriver {
     return (await this.mappedState(r.summary)).managedSave;
   }
 
+  /** The configured autostart flag, including a change still pending (see setAutostart). */
   async getAutostart(dom: DomainRef): Promise<boolean> {
     const r = await this.resolve(dom);
-    return (await this.details(r)).autostart;
+    return this.configView(await this.details(r)).autostart;
   }
 
   async getSecurityLabel(dom: DomainRef): Promise<{ label: string; enforcing: number }> {
@@ -475,7 +478,7 @@ export class VBoxDriver {
     const inactive = (flags & XML_INACTIVE) !== 0;
     const m = this.mapInfo(info);
     const id = m.active ? this.ids.idOf(r.summary.uuid) : undefined;
-    const shown = inactive && this.hooks.inactiveView ? this.hooks.inactiveView(info) : info;
+    const shown = inactive ? this.configView(info) : info;
     return renderDomainXml(shown, {
       name: r.name,
       id: inactive ? undefined : id,
@@ -630,6 +633,14 @@ export class VBoxDriver {
   /** DOMAIN_SET_AUTOSTART: `modifyvm --autostart-enabled on|off`. */
   async setAutostart(s: Session, dom: DomainRef, autostart: boolean): Promise<void> {
     await this.change(s, autostart ? 'autostart' : 'autostart-disable', dom, async (r, ctx) => {
+      const m = await this.mappedState(r.summary, { fresh: true });
+      if (m.active && this.hooks.deferChanges) {
+        // modifyvm needs the VM's write lock, which a running VM holds: keep the
+        // change pending until the VM stops (it is reported at once).
+        await this.hooks.deferChanges(r.summary.uuid, { autostart }, ctx);
+        this.log.info(`autostart ${r.name}: VM is running, change kept pending until it stops`, { uuid: r.summary.uuid, who: ctx.who });
+        return;
+      }
       await this.host.modifyVm(r.summary.uuid, { autostart }, ctx);
       this.host.invalidate(r.summary.uuid);
     });
@@ -776,6 +787,11 @@ export class VBoxDriver {
     } finally {
       if (this.locks.get(key) === run) this.locks.delete(key);
     }
+  }
+
+  /** The persistent configuration: the VM with pending changes overlaid. */
+  private configView(info: VmInfo): VmInfo {
+    return this.hooks.inactiveView ? this.hooks.inactiveView(info) : info;
   }
 
   private async runWhenStopped(uuid: string, ctx: OpContext): Promise<void> {

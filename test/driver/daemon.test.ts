@@ -235,3 +235,26 @@ test('define on a running VM: the change waits (dumpxml --inactive shows it) and
   expect(BigInt(info.maxMem)).toBe(1048576n);
   await c.close();
 });
+
+test('autostart on a running VM: reported at once, written to VirtualBox when the VM stops', async () => {
+  const c = new RpcClient(await connect());
+  await c.connect('qemu:///system');
+  let { dom } = await c.call(Proc.DOMAIN_LOOKUP_BY_NAME, { name: 'vm1' });
+  if (dom.id < 0) {
+    await c.call(Proc.DOMAIN_CREATE, { dom });
+    dom = (await c.call(Proc.DOMAIN_LOOKUP_BY_UUID, { uuid: dom.uuid })).dom;
+  }
+  expect(dom.id).toBeGreaterThan(0);
+  await c.call(Proc.DOMAIN_SET_AUTOSTART, { dom, autostart: 1 });
+  expect((await c.call(Proc.DOMAIN_GET_AUTOSTART, { dom })).autostart).toBe(1);
+  const auto = await c.call(Proc.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: 1024 });
+  expect(auto.domains.map((d) => d.name)).toContain('vm1');
+  const uuid = uuidFromBytes(dom.uuid);
+  expect((await daemon.host.getVm(uuid, { fresh: true })).autostart).toBe(false);
+  await c.call(Proc.DOMAIN_DESTROY, { dom });
+  expect((await daemon.host.getVm(uuid, { fresh: true })).autostart).toBe(true);
+  expect((await c.call(Proc.DOMAIN_GET_AUTOSTART, { dom })).autostart).toBe(1);
+  await c.call(Proc.DOMAIN_SET_AUTOSTART, { dom, autostart: 0 }); // stopped: written at once
+  expect((await daemon.host.getVm(uuid, { fresh: true })).autostart).toBe(false);
+  await c.close();
+});
