@@ -24,6 +24,13 @@ import {
   parseListVms,
   parseShowVmInfo,
   parseVersion,
+  parseCreateMedium,
+  parseDhcpServers,
+  parseHostIfs,
+  parseMediumInfo,
+  parseMediumList,
+  parseNatNets,
+  parseSystemProperties,
   type ListEntry,
   type RunResult,
 } from './parse.js';
@@ -31,6 +38,15 @@ import type { Runner } from './runner.js';
 import { Semaphore } from './semaphore.js';
 import {
   VBoxError,
+  type CreateMediumSpec,
+  type DhcpServerInfo,
+  type HostIfInfo,
+  type MediumInfo,
+  type NatNetworkInfo,
+  type StorageAttachSpec,
+  type StorageCtlSpec,
+  type SystemProperties,
+  type VBoxStorageHost,
   type CreateVmSpec,
   type HostInfo,
   type NicAttachment,
@@ -207,7 +223,7 @@ export function modifyVmArgs(changes: VmChanges, current?: VmInfo): string[] {
   return a;
 }
 
-export class VBoxManageHost implements VBoxHost {
+export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   readonly runner: Runner;
   private readonly log: Logger;
   private readonly cacheTtlMs: number;
@@ -228,6 +244,7 @@ export class VBoxManageHost implements VBoxHost {
   private readonly reading = new Map<string, Promise<VmInfo>>();
   private readonly vmLocks = new Map<string, Promise<void>>();
   private hostInfoCache: { at: number; info: HostInfo } | null = null;
+  private sysPropsCache: { at: number; props: SystemProperties } | null = null;
   private warnedEmpty = false;
   private closed = false;
   private readonly counts: HostStats = { runs: 0, byCommand: {}, lockRetries: 0, maxConcurrent: 0 };
@@ -688,11 +705,136 @@ export class VBoxManageHost implements VBoxHost {
     return info;
   }
 
+  // -------------------------------------------------------------------------
+  // storage and networks
+
+  /** `list hdds` (not cached: media change outside VM operations). */
+  async listHdds(): Promise<MediumInfo[]> {
+    this.checkOpen();
+    return parseMediumList((await this.exec(['list', 'hdds'])).stdout);
+  }
+
+  /** `showmediuminfo <path|uuid>`; a missing file or unknown UUID → not-found. */
+  async showMediumInfo(pathOrUuid: string): Promise<MediumInfo> {
+    this.checkOpen();
+    const ref = checkText('medium', pathOrUuid, false);
+    return parseMediumInfo((await this.exec(['showmediuminfo', ref])).stdout);
+  }
+
+  /** `createmedium disk --filename P --size MB --format F [--variant V]`; returns the UUID. */
+  async createMedium(spec: CreateMediumSpec, ctx: OpContext): Promise<string> {
+    this.checkOpen();
+    if (!spec || typeof spec !== 'object') throw new VBoxError('invalid-argument', 'createMedium needs a spec');
+    const file = checkText('medium path', spec.path, false);
+    const size = checkInt('sizeMB', spec.sizeMB, 1, 2 ** 31);
+    const format = checkText('format', spec.format ?? 'VDI', false).toUpperCase();
+    if (!/^(VDI|VMDK|VHD|RAW|PARALLELS|QED|QCOW|DMG|VHDX)$/.test(format)) throw new VBoxError('invalid-argument', `unknown medium format ${JSON.stringify(spec.format)}`);
+    const argv = ['createmedium', 'disk', '--filename', file, '--size', String(size), '--format', format];
+    if (spec.variant !== undefined) {
+      const v = checkText('variant', spec.variant, false);
+      if (!/^(Standard|Fixed|Split2G|Stream|ESX)(,(Standard|Fixed|Split2G|Stream|ESX))*$/i.test(v)) throw new VBoxError('invalid-argument', `unknown medium variant ${JSON.stringify(v)}`);
+      argv.push('--variant', v);
+    }
+    const r = await this.exec(argv, { timeoutMs: this.longTimeoutMs });
+    const uuid = parseCreateMedium(r.stdout);
+    this.log.info('create-medium', { who: ctx?.who ?? 'unknown', op: 'create-medium', uuid, path: file, sizeMB: size, format });
+    return uuid;
+  }
+
+  /** `closemedium disk|dvd|floppy <path|uuid> [--delete]`; in use → invalid-state. */
+  async closeMedium(pathOrUuid: string, ctx: OpContext, opts: { delete?: boolean; kind?: 'disk' | 'dvd' | 'floppy' } = {}): Promise<void> {
+    this.checkOpen();
+    const ref = checkText('medium', pathOrUuid, false);
+    const kind = opts.kind ?? 'disk';
+    if (!['disk', 'dvd', 'floppy'].includes(kind)) throw new VBoxError('invalid-argument', `unknown medium kind ${JSON.stringify(kind)}`);
+    const argv = ['closemedium', kind, ref];
+    if (opts.delete) argv.push('--delete');
+    await this.exec(argv, { timeoutMs: this.longTimeoutMs });
+    this.log.info('close-medium', { who: ctx?.who ?? 'unknown', op: opts.delete ? 'delete-medium' : 'close-medium', medium: ref });
+  }
+
+  /** `storagectl UUID --name N [--add bus] [--controller chipset] [--portcount n] [--bootable on|off] | --remove`. */
+  async storageCtl(uuid: string, spec: StorageCtlSpec, ctx: OpContext): Promise<void> {
+    if (!spec || typeof spec !== 'object') throw new VBoxError('invalid-argument', 'storageCtl needs a spec');
+    const args = ['--name', checkText('controller name', spec.name, false)];
+    if (spec.remove) args.push('--remove');
+    else {
+      if (spec.add !== undefined) {
+        const bus = checkText('bus', spec.add, false).toLowerCase();
+        if (!['ide', 'sata', 'scsi', 'floppy', 'sas', 'usb', 'pcie', 'virtio', 'virtio-scsi'].includes(bus)) throw new VBoxError('invalid-argument', `unknown storage bus ${JSON.stringify(spec.add)}`);
+        args.push('--add', bus);
+      }
+      if (spec.controller !== undefined) args.push('--controller', checkText('controller type', spec.controller, false));
+      if (spec.portCount !== undefined) args.push('--portcount', String(checkInt('portCount', spec.portCount, 1, 255)));
+      if (spec.bootable !== undefined) args.push('--bootable', spec.bootable ? 'on' : 'off');
+    }
+    await this.change('storagectl', uuid, ctx, async (before) => {
+      await this.exec(['storagectl', before.uuid, ...args]);
+    });
+  }
+
+  /** `storageattach UUID --storagectl C --port P --device D [--type T] --medium M [options]`. */
+  async storageAttach(uuid: string, spec: StorageAttachSpec, ctx: OpContext): Promise<void> {
+    if (!spec || typeof spec !== 'object') throw new VBoxError('invalid-argument', 'storageAttach needs a spec');
+    const args = [
+      '--storagectl', checkText('controller', spec.controller, false),
+      '--port', String(checkInt('port', spec.port, 0, 255)),
+      '--device', String(checkInt('device', spec.device, 0, 1)),
+    ];
+    if (spec.type !== undefined) {
+      const t = checkText('type', spec.type, false).toLowerCase();
+      if (!['hdd', 'dvddrive', 'fdd'].includes(t)) throw new VBoxError('invalid-argument', `unknown attachment type ${JSON.stringify(spec.type)}`);
+      args.push('--type', t);
+    }
+    args.push('--medium', checkText('medium', spec.medium, false));
+    if (spec.mtype !== undefined) {
+      const mt = checkText('mtype', spec.mtype, false).toLowerCase();
+      if (!['normal', 'writethrough', 'immutable', 'shareable', 'readonly', 'multiattach'].includes(mt)) throw new VBoxError('invalid-argument', `unknown medium type ${JSON.stringify(spec.mtype)}`);
+      args.push('--mtype', mt);
+    }
+    if (spec.nonRotational !== undefined) args.push('--nonrotational', spec.nonRotational ? 'on' : 'off');
+    if (spec.discard !== undefined) args.push('--discard', spec.discard ? 'on' : 'off');
+    if (spec.hotPluggable !== undefined) args.push('--hotpluggable', spec.hotPluggable ? 'on' : 'off');
+    await this.change('storageattach', uuid, ctx, async (before) => {
+      await this.exec(['storageattach', before.uuid, ...args]);
+    });
+  }
+
+  async listHostOnlyIfs(): Promise<HostIfInfo[]> {
+    this.checkOpen();
+    return parseHostIfs((await this.exec(['list', 'hostonlyifs'])).stdout);
+  }
+
+  async listBridgedIfs(): Promise<HostIfInfo[]> {
+    this.checkOpen();
+    return parseHostIfs((await this.exec(['list', 'bridgedifs'])).stdout);
+  }
+
+  async listNatNets(): Promise<NatNetworkInfo[]> {
+    this.checkOpen();
+    return parseNatNets((await this.exec(['list', '--long', 'natnets'])).stdout);
+  }
+
+  async listDhcpServers(): Promise<DhcpServerInfo[]> {
+    this.checkOpen();
+    return parseDhcpServers((await this.exec(['list', 'dhcpservers'])).stdout);
+  }
+
+  /** `list systemproperties` (cached 60 s): `defaultMachineFolder` and every other label. */
+  async systemProperties(): Promise<SystemProperties> {
+    this.checkOpen();
+    if (this.sysPropsCache && Date.now() - this.sysPropsCache.at < 60_000) return { ...this.sysPropsCache.props };
+    const props = parseSystemProperties((await this.exec(['list', 'systemproperties'])).stdout);
+    this.sysPropsCache = { at: Date.now(), props };
+    return { ...props };
+  }
+
   invalidate(uuid?: string): void {
     if (uuid === undefined) {
       this.gen++;
       this.details.clear();
       this.hostInfoCache = null;
+      this.sysPropsCache = null;
       return;
     }
     let u: string;

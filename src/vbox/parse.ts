@@ -8,6 +8,11 @@
  */
 import {
   VBoxError,
+  type DhcpServerInfo,
+  type HostIfInfo,
+  type MediumInfo,
+  type NatNetworkInfo,
+  type SystemProperties,
   type NicAttachment,
   type NicInfo,
   type StorageAttachmentInfo,
@@ -415,8 +420,8 @@ export function parseHostInfo(stdout: string): HostInfoFacts {
     if (!m) continue;
     const [k, val] = [m[1].trim(), m[2].trim()];
     if (k === 'Processor online count' || (k === 'Processor count' && out.cpuCount === undefined)) out.cpuCount = parseInt(val, 10);
-    else if (k === 'Processor speed') out.cpuMhz = parseInt(val, 10);
-    else if (k === 'Processor description') out.cpuModel = val;
+    else if ((k === 'Processor speed' || k === 'Processor#0 speed') && out.cpuMhz === undefined) out.cpuMhz = parseInt(val, 10);
+    else if ((k === 'Processor description' || k === 'Processor#0 description') && out.cpuModel === undefined) out.cpuModel = val;
     else if (k === 'Memory size') {
       const n = parseInt(val, 10);
       if (Number.isFinite(n)) out.memoryKiB = /GByte/i.test(val) ? n * 1024 * 1024 : n * 1024;
@@ -476,10 +481,16 @@ export function parseErrorBlock(stderr: string): ErrorBlock | null {
 function kindFromBlock(b: ErrorBlock, exitCode: number): VBoxErrorKind {
   switch (b.code) {
     case 'VBOX_E_OBJECT_NOT_FOUND':
-      // FindMachine failures are "no such VM"; the same code from other calls
-      // (unknown OS type on createvm, unknown medium…) is a bad argument.
-      if (!b.context || /FindMachine|findMachine/.test(b.context)) return 'not-found';
+      // FindMachine / OpenMedium / Find*Network failures are "no such object";
+      // the same code from other calls (unknown OS type on createvm) is a bad argument.
+      if (!b.context || /FindMachine|findMachine|OpenMedium|Find\w*(Network|Server|Interface)/.test(b.context)) return 'not-found';
       return 'invalid-argument';
+    case 'VBOX_E_FILE_ERROR':
+      // a medium file that does not exist (the IPRT status symbol is not translated)
+      if (/VERR_FILE_NOT_FOUND|VERR_PATH_NOT_FOUND/.test(b.message)) return 'not-found';
+      return 'failed';
+    case 'VBOX_E_OBJECT_IN_USE':
+      return 'invalid-state';
     case 'VBOX_E_INVALID_VM_STATE':
       return 'invalid-state';
     case 'VBOX_E_INVALID_OBJECT_STATE':
@@ -535,4 +546,175 @@ export function classifyResult(result: RunResult, argv?: readonly string[]): VBo
 /** true for errors worth retrying after a short wait (session-lock collisions). */
 export function isRetryableLock(err: unknown): boolean {
   return err instanceof VBoxError && err.kind === 'locked';
+}
+
+// ---------------------------------------------------------------------------
+// storage and network listings (human `Label:   value` blocks)
+
+/**
+ * Split `Label: value` output into blocks separated by blank lines. The label
+ * ends at the first `:`; lines starting with whitespace continue the previous
+ * label (multi-line values such as `In use by VMs:`), collected in `more`.
+ */
+export function parseLabelBlocks(stdout: string): Array<{ fields: Record<string, string>; more: Record<string, string[]> }> {
+  const blocks: Array<{ fields: Record<string, string>; more: Record<string, string[]> }> = [];
+  let cur: { fields: Record<string, string>; more: Record<string, string[]> } | null = null;
+  let last: string | null = null;
+  for (const line of splitLines(stripWrapperWarnings(stdout))) {
+    if (line.trim() === '') {
+      cur = null;
+      last = null;
+      continue;
+    }
+    if (/^\s/.test(line) && cur && last) {
+      (cur.more[last] ??= []).push(line.trim());
+      continue;
+    }
+    const m = /^([^:]+):[ \t]?(.*)$/.exec(line);
+    if (!m) continue;
+    if (!cur) {
+      cur = { fields: {}, more: {} };
+      blocks.push(cur);
+    }
+    const key = m[1].trim();
+    last = key;
+    if (cur.fields[key] === undefined) cur.fields[key] = m[2].trim();
+    else (cur.more[key] ??= []).push(m[2].trim());
+  }
+  return blocks;
+}
+
+function mbToBytes(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(MBytes|GBytes|KBytes|Bytes|MB|GB)?/i.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'MBytes').toLowerCase();
+  const mult = unit.startsWith('g') ? 1024 ** 3 : unit.startsWith('k') ? 1024 : unit === 'bytes' ? 1 : 1024 ** 2;
+  return Math.round(n * mult);
+}
+
+function mediumFrom(fields: Record<string, string>, more: Record<string, string[]>): MediumInfo | null {
+  const uuid = fields.UUID;
+  if (!uuid || !isUuid(uuid)) return null;
+  const info: MediumInfo = { uuid: uuid.toLowerCase(), path: fields.Location ?? '' };
+  if (fields['Storage format']) info.format = fields['Storage format'];
+  const cap = mbToBytes(fields.Capacity);
+  if (cap !== undefined) info.capacityBytes = cap;
+  const size = mbToBytes(fields['Size on disk']);
+  if (size !== undefined) info.sizeOnDiskBytes = size;
+  if (fields.State) info.state = fields.State;
+  if (fields.Type) info.type = fields.Type;
+  if (fields['Format variant']) info.variant = fields['Format variant'];
+  const parent = fields['Parent UUID'];
+  if (parent && isUuid(parent)) info.parentUuid = parent.toLowerCase();
+  if (fields['Access Error']) info.accessError = fields['Access Error'];
+  const users = fields['In use by VMs'] !== undefined ? [fields['In use by VMs'], ...(more['In use by VMs'] ?? [])] : [];
+  if (users.length) {
+    info.inUseBy = [];
+    info.inUseByNames = [];
+    for (const u of users) {
+      const m = /^(.*?) \(UUID: ([0-9a-fA-F-]{36})\)/.exec(u);
+      if (!m) continue;
+      info.inUseByNames.push(m[1]);
+      info.inUseBy.push(m[2].toLowerCase());
+    }
+  } else info.inUseBy = [];
+  return info;
+}
+
+/** `list hdds` (and dvds/floppies): one block per medium. */
+export function parseMediumList(stdout: string): MediumInfo[] {
+  return parseLabelBlocks(stdout)
+    .map((b) => mediumFrom(b.fields, b.more))
+    .filter((m): m is MediumInfo => m !== null);
+}
+
+/** `showmediuminfo <path|uuid>`. */
+export function parseMediumInfo(stdout: string): MediumInfo {
+  const [b] = parseLabelBlocks(stdout);
+  const m = b ? mediumFrom(b.fields, b.more) : null;
+  if (!m) throw new VBoxError('failed', 'showmediuminfo output has no medium UUID');
+  return m;
+}
+
+/** `createmedium …` → `Medium created. UUID: <uuid>`. */
+export function parseCreateMedium(stdout: string): string {
+  const m = /UUID:\s*([0-9a-fA-F-]{36})/.exec(stripWrapperWarnings(stdout));
+  if (!m || !isUuid(m[1])) throw new VBoxError('failed', 'createmedium did not print the new medium UUID');
+  return m[1].toLowerCase();
+}
+
+const yes = (v: string | undefined): boolean | undefined =>
+  v === undefined ? undefined : /^(yes|enabled|on|true)$/i.test(v.trim());
+
+/** `list hostonlyifs` / `list bridgedifs`. */
+export function parseHostIfs(stdout: string): HostIfInfo[] {
+  const out: HostIfInfo[] = [];
+  for (const { fields: f } of parseLabelBlocks(stdout)) {
+    if (!f.Name) continue;
+    const i: HostIfInfo = { name: f.Name };
+    if (f.GUID) i.guid = f.GUID;
+    if (f.DHCP !== undefined) i.dhcp = yes(f.DHCP);
+    if (f.IPAddress) i.ipAddress = f.IPAddress;
+    if (f.NetworkMask) i.networkMask = f.NetworkMask;
+    if (f.IPV6Address) i.ipv6Address = f.IPV6Address;
+    if (f.IPV6NetworkMaskPrefixLength !== undefined && f.IPV6NetworkMaskPrefixLength !== '') i.ipv6PrefixLength = Number(f.IPV6NetworkMaskPrefixLength);
+    if (f.HardwareAddress) i.mac = f.HardwareAddress;
+    if (f.Status) i.status = f.Status;
+    if (f.VBoxNetworkName) i.vboxNetworkName = f.VBoxNetworkName;
+    out.push(i);
+  }
+  return out;
+}
+
+/** `list [--long] natnets`: 7.x (`Name:`, `Gateway:`, `DHCP Server:`) and 6.1 (`NetworkName:`, `IP:`, `DHCP Enabled:`) layouts. */
+export function parseNatNets(stdout: string): NatNetworkInfo[] {
+  const out: NatNetworkInfo[] = [];
+  for (const { fields: f } of parseLabelBlocks(stdout)) {
+    const name = f.Name ?? f.NetworkName;
+    if (!name) continue;
+    const n: NatNetworkInfo = { name };
+    if (f.Network) n.network = f.Network;
+    const gw = f.Gateway ?? f.IP;
+    if (gw) n.gateway = gw;
+    const dhcp = f['DHCP Server'] ?? f['DHCP Enabled'];
+    if (dhcp !== undefined) n.dhcp = yes(dhcp);
+    const v6 = f.IPv6 ?? f['IPv6 Enabled'];
+    if (v6 !== undefined) n.ipv6 = yes(v6);
+    if (f.Enabled !== undefined) n.enabled = yes(f.Enabled);
+    out.push(n);
+  }
+  return out;
+}
+
+/** `list dhcpservers` (top-level labels of each server block). */
+export function parseDhcpServers(stdout: string): DhcpServerInfo[] {
+  const out: DhcpServerInfo[] = [];
+  for (const { fields: f } of parseLabelBlocks(stdout)) {
+    if (!f.NetworkName) continue;
+    const d: DhcpServerInfo = { networkName: f.NetworkName };
+    const ip = f['Dhcpd IP'] ?? f.IP;
+    if (ip) d.ip = ip;
+    if (f.NetworkMask) d.networkMask = f.NetworkMask;
+    if (f.LowerIPAddress) d.lowerIp = f.LowerIPAddress;
+    if (f.UpperIPAddress) d.upperIp = f.UpperIPAddress;
+    if (f.Enabled !== undefined) d.enabled = yes(f.Enabled);
+    out.push(d);
+  }
+  return out;
+}
+
+/** `list systemproperties`: every label (first occurrence wins) plus defaultMachineFolder / defaultHardDiskFormat. */
+export function parseSystemProperties(stdout: string): SystemProperties {
+  const out: SystemProperties = {};
+  for (const line of splitLines(stripWrapperWarnings(stdout))) {
+    const m = /^([^:]+):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const k = m[1].trim();
+    if (out[k] === undefined) out[k] = m[2].trim();
+  }
+  if (out['Default machine folder'] !== undefined) out.defaultMachineFolder = out['Default machine folder'];
+  if (out['Default hard disk format'] !== undefined) out.defaultHardDiskFormat = out['Default hard disk format'];
+  return out;
 }

@@ -211,3 +211,135 @@ export interface VBoxHost {
   /** Stop background work, close SSH connections, kill children. */
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------
+// Storage and networks (added for the storage/network driver; all optional on
+// VBoxHost so other implementations need not provide them).
+
+/** One medium (`list hdds` entry / `showmediuminfo`). */
+export interface MediumInfo {
+  uuid: string;
+  /** `Location:` — the image file. */
+  path: string;
+  /** `Storage format:` VDI, VMDK, VHD, RAW… */
+  format?: string;
+  /** `Capacity:` in bytes (VirtualBox prints MBytes). */
+  capacityBytes?: number;
+  /** `Size on disk:` in bytes (only from showmediuminfo / list -l). */
+  sizeOnDiskBytes?: number;
+  /** UUIDs of the VMs using the medium (`In use by VMs:`). */
+  inUseBy?: string[];
+  /** Names of those VMs, same order. */
+  inUseByNames?: string[];
+  /** `State:` created, inaccessible, locked-read, … */
+  state?: string;
+  /** `Parent UUID:` for differencing images; undefined for base images. */
+  parentUuid?: string;
+  /** `Type:` as printed, e.g. `normal (base)`. */
+  type?: string;
+  /** `Format variant:` e.g. `dynamic default`. */
+  variant?: string;
+  /** `Access Error:` for inaccessible media. */
+  accessError?: string;
+}
+
+export interface CreateMediumSpec {
+  /** The image file to create. */
+  path: string;
+  sizeMB: number;
+  /** VDI (default), VMDK, VHD. */
+  format?: string;
+  /** Standard (dynamic, default) or Fixed. */
+  variant?: string;
+}
+
+export interface StorageCtlSpec {
+  /** Controller name (`SATA`, `IDE`…). */
+  name: string;
+  /** Bus: ide, sata, scsi, floppy, sas, usb, pcie (NVMe), virtio. Omit to change an existing controller. */
+  add?: string;
+  /** Chipset: PIIX3, PIIX4, ICH6, IntelAhci, LsiLogic, BusLogic, LSILogicSAS, I82078, USB, NVMe, VirtIO. */
+  controller?: string;
+  portCount?: number;
+  bootable?: boolean;
+  /** Remove the controller instead. */
+  remove?: boolean;
+}
+
+export interface StorageAttachSpec {
+  controller: string;
+  port: number;
+  device: number;
+  /** hdd | dvddrive | fdd (may be omitted when detaching with medium `none`). */
+  type?: string;
+  /** File path, medium UUID, `emptydrive`, `additions` or `none` (detach). */
+  medium: string;
+  /** normal | writethrough | immutable | shareable | readonly | multiattach */
+  mtype?: string;
+  nonRotational?: boolean;
+  discard?: boolean;
+  hotPluggable?: boolean;
+}
+
+/** A host network interface (`list hostonlyifs` / `list bridgedifs`). */
+export interface HostIfInfo {
+  /** `vboxnet0`, `eth0`, `VirtualBox Host-Only Ethernet Adapter`… */
+  name: string;
+  guid?: string;
+  dhcp?: boolean;
+  ipAddress?: string;
+  networkMask?: string;
+  ipv6Address?: string;
+  ipv6PrefixLength?: number;
+  /** `HardwareAddress:` as printed (`0a:00:27:00:00:00`). */
+  mac?: string;
+  status?: string;
+  /** `HostInterfaceNetworking-vboxnet0` */
+  vboxNetworkName?: string;
+}
+
+export type HostOnlyIfInfo = HostIfInfo;
+
+export interface NatNetworkInfo {
+  name: string;
+  /** CIDR, e.g. `10.0.2.0/24`. */
+  network?: string;
+  gateway?: string;
+  dhcp?: boolean;
+  ipv6?: boolean;
+  /** Only printed by `list --long natnets` (7.x) / always by 6.1. */
+  enabled?: boolean;
+}
+
+export interface DhcpServerInfo {
+  /** `HostInterfaceNetworking-vboxnet0` or a NAT network / internal network name. */
+  networkName: string;
+  ip?: string;
+  networkMask?: string;
+  lowerIp?: string;
+  upperIp?: string;
+  enabled?: boolean;
+}
+
+/** `list systemproperties`: every `Label: value` (first occurrence) plus the ones we use by name. */
+export type SystemProperties = Record<string, string> & { defaultMachineFolder?: string; defaultHardDiskFormat?: string };
+
+/** What VBoxManageHost adds for storage and networks. */
+export interface VBoxStorageHost {
+  listHdds(): Promise<MediumInfo[]>;
+  showMediumInfo(pathOrUuid: string): Promise<MediumInfo>;
+  /** `createmedium disk`; returns the new medium's UUID. */
+  createMedium(spec: CreateMediumSpec, ctx: OpContext): Promise<string>;
+  closeMedium(pathOrUuid: string, ctx: OpContext, opts?: { delete?: boolean; kind?: 'disk' | 'dvd' | 'floppy' }): Promise<void>;
+  storageCtl(uuid: string, spec: StorageCtlSpec, ctx: OpContext): Promise<void>;
+  storageAttach(uuid: string, spec: StorageAttachSpec, ctx: OpContext): Promise<void>;
+  listHostOnlyIfs(): Promise<HostIfInfo[]>;
+  listBridgedIfs(): Promise<HostIfInfo[]>;
+  listNatNets(): Promise<NatNetworkInfo[]>;
+  listDhcpServers(): Promise<DhcpServerInfo[]>;
+  systemProperties(): Promise<SystemProperties>;
+}
+
+// The storage/network methods, optional on every VBoxHost (VBoxManageHost has them all).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface VBoxHost extends Partial<VBoxStorageHost> {}
