@@ -125,6 +125,41 @@ describe('virsh over the built-in SSH server', () => {
   });
 });
 
+describe('MAAS and operator variants', () => {
+  test('MAAS exactly: ?command=unverified-ssh (no host key check), password at the prompt', async () => {
+    const unverified = path.join(client.dir, 'unverified-ssh');
+    // /usr/lib/maas/unverified-ssh
+    await writeFile(unverified, '#!/bin/sh\nexec /usr/bin/ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "$@"\n', { mode: 0o755 });
+    const before = sink.attached.length;
+    const r = await run(SYSTEM_PYTHON, [path.join(FIXTURES, 'maas_login.py'), uri('maas', `?command=${unverified}`), PASSWORD, 'list', '--all'], { env: client.env, timeoutMs: 60_000 });
+    const res = JSON.parse(r.stdout) as { login: boolean; output: string };
+    expect(res.login).toBe(true);
+    expect(res.output).toMatch(/\btest\s+running/);
+    expect(sink.attached[before]).toMatchObject({ user: 'maas', authMethod: 'password' });
+  });
+
+  test('--authorized-keys FILE without USER= is for the user the daemon runs as', async () => {
+    const { userInfo } = await import('node:os');
+    const me = userInfo().username;
+    const file = path.join(keys, 'operator_keys');
+    await writeFile(file, mallory.pub);
+    const s2 = await startSshServer(sink, { port: 0, stateDir: state, authorizedKeys: [{ file }] });
+    const c2 = await sshClient(s2.port, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
+    try {
+      const before = sink.attached.length;
+      const ok = await virshWith(c2.env, `test+ssh://${me}@127.0.0.1:${s2.port}/default?keyfile=${mallory.priv}`, ['domstate', 'test']);
+      expect(ok.stdout.trim()).toBe('running');
+      expect(sink.attached[before]).toMatchObject({ user: me, fingerprint: mallory.fingerprint });
+      const other = await virshWith(c2.env, `test+ssh://alice@127.0.0.1:${s2.port}/default?keyfile=${mallory.priv}&no_tty=1`, ['domstate', 'test']);
+      expect(other.rc).toBe(1);
+      expect(other.stderr).toMatch(/Permission denied/);
+    } finally {
+      await s2.close();
+      await c2.cleanup();
+    }
+  });
+});
+
 describe('refusals (nothing reaches the daemon)', () => {
   test('wrong key', async () => {
     const before = sink.attached.length;
