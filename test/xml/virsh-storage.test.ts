@@ -57,11 +57,22 @@ beforeAll(async () => {
         ...(a.type ? ['--type', a.type] : []), '--medium', a.medium]);
     };
   }
+  if (typeof h.listHostOnlyIfs !== 'function') {
+    // (same stand-in as above, for the network listings: `list hostonlyifs` / `list natnets` of the simulator)
+    const blocks = (out: string) => out.trim().split(/\n\s*\n/).map((b) => Object.fromEntries(
+      b.split('\n').map((l) => /^([^:]+):\s*(.*)$/.exec(l)).filter((m) => m).map((m) => [m![1]!.trim(), m![2]!.trim()])));
+    h.listHostOnlyIfs = async () => blocks(await sim.vbox(['list', 'hostonlyifs'])).filter((b) => b.Name).map((b) => ({
+      name: b.Name, ipAddress: b.IPAddress, networkMask: b.NetworkMask, dhcp: b.DHCP === 'Enabled', mac: b.HardwareAddress, vboxNetworkName: b.VBoxNetworkName,
+    }));
+    h.listNatNets = async () => blocks(await sim.vbox(['list', 'natnets'])).filter((b) => b.Name).map((b) => ({
+      name: b.Name, network: b.Network, gateway: b.Gateway, dhcp: b['DHCP Server'] === 'Yes',
+    }));
+  }
   daemon = new Daemon({
     host,
     keepalive: false,
     extraHandlers: (t, { host: h, driver, logger }) => {
-      table = storageHandlers({ host: h, domains: driver, defaultFolder: defaultPool, stateDir: path.join(work, 'state'), log: logger }, t);
+      table = storageHandlers({ host: h, domains: driver, defaultFolder: defaultPool, stateDir: path.join(work, 'state'), networkAliases: { maas: 'vboxnet0' }, log: logger }, t);
     },
   });
   listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
@@ -415,6 +426,34 @@ print(json.dumps(out))
 });
 
 describe('networks', () => {
+  test('host-only adapter, NAT network and the maas alias: net-list, net-dumpxml, attach-interface network maas', async () => {
+    await sim.vbox(['hostonlyif', 'create']);
+    await sim.vbox(['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.56.1', '--netmask', '255.255.255.0']);
+    await sim.vbox(['natnetwork', 'add', '--netname', 'NatNetwork', '--network', '10.0.2.0/24', '--enable', '--dhcp', 'on']);
+    const names = (await virshOk(['net-list', '--name'], { uri })).split('\n').map((x) => x.trim()).filter(Boolean);
+    expect(names.sort()).toEqual(['NatNetwork', 'maas', 'vboxnet0']);
+    const maas = await virshOk(['net-dumpxml', 'maas'], { uri });
+    await expectValid(maas, 'network');
+    expect(await xpath(maas, 'string(/network/bridge/@name)')).toBe('vboxnet0');
+    expect(await xpath(maas, 'string(/network/ip/@address)')).toBe('192.168.56.1');
+    expect(await xpath(maas, 'count(//dhcp)')).toBe('0');
+    const nat = await virshOk(['net-dumpxml', 'NatNetwork'], { uri });
+    await expectValid(nat, 'network');
+    expect(await xpath(nat, 'string(/network/forward/@mode)')).toBe('nat');
+    expect(await xpath(nat, 'count(//dhcp)')).toBe('1');
+    expect((await virshOk(['net-info', 'vboxnet0'], { uri }))).toMatch(/Bridge:\s+vboxnet0/);
+    await virshOk(['attach-interface', 'vm1', 'network', 'maas', '--mac', '52:54:00:0a:0b:0c', '--model', 'virtio', '--config'], { uri });
+    const info = await sim.info('vm1');
+    const slot = Object.keys(info).find((k) => /^macaddress\d+$/.test(k) && info[k] === '5254000A0B0C')!.slice('macaddress'.length);
+    expect([info[`nic${slot}`], info[`hostonlyadapter${slot}`], info[`nictype${slot}`]]).toEqual(['hostonly', 'vboxnet0', 'virtio']);
+    const ifs = columns(await virshOk(['domiflist', 'vm1'], { uri }), ['Type', 'Source', 'Model', 'MAC']);
+    expect(ifs).toContainEqual(['network', 'vboxnet0', 'virtio', '52:54:00:0a:0b:0c']);
+    // and vm1's XML still defines without changes
+    const file = path.join(work, 'vm1-net.xml');
+    fs.writeFileSync(file, await virshOk(['dumpxml', 'vm1'], { uri }));
+    await virshOk(['define', file], { uri });
+  });
+
   test('net-list works (names are single tokens) and an unknown network is not found', async () => {
     const out = await virshOk(['net-list', '--all'], { uri });
     for (const row of rows(out)) expect(row.length).toBe(4); // Name State Autostart Persistent
