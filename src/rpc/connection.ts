@@ -33,6 +33,7 @@ export type CloseReason =
   | 'framing' // a packet length out of range
   | 'keepalive' // too many unanswered PINGs
   | 'overflow' // the peer ignored backpressure
+  | 'error' // an unexpected failure inside the engine or the write callback (logged)
   | 'local'; // close() called by the daemon
 
 export interface RpcConnectionOptions {
@@ -168,9 +169,11 @@ export class RpcConnection {
       if (e instanceof FramingError) {
         this.log.warn(`closing connection: ${e.message}`, { identity: this.identity.address });
         this.close('framing', e);
-        return false;
+      } else {
+        // never let a client's bytes throw into the transport's 'data' handler
+        this.fail(e);
       }
-      throw e;
+      return false;
     }
     if (this.queue.length > this.maxQueued) {
       this.log.warn(`closing connection: ${this.queue.length} packets queued, peer ignores backpressure`);
@@ -234,7 +237,19 @@ export class RpcConnection {
   }
 
   private send(buf: Buffer): void {
-    if (!this.isClosed) this.writeOut(buf);
+    if (this.isClosed) return;
+    try {
+      this.writeOut(buf);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** An unexpected exception inside the engine: log it and drop the connection. */
+  private fail(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.log.error(`closing connection after an internal failure: ${err.message}`, { stack: err.stack });
+    this.close('error', err);
   }
 
   private finished(): void {
@@ -275,8 +290,8 @@ export class RpcConnection {
       args = compile(def.args).decode(r);
       if (r.pos !== pkt.payloadEnd) throw new XdrError('XDR_TRAILING', 'trailing bytes');
     } catch (e) {
-      if (!(e instanceof XdrError)) throw e;
-      if (this.debug) this.log.debug(`${def.name} serial=${pkt.serial}: undecodable args: ${e.message}`);
+      if (!(e instanceof XdrError)) this.log.error(`${def.name} serial=${pkt.serial}: unexpected decode failure: ${(e as Error).message}`);
+      else if (this.debug) this.log.debug(`${def.name} serial=${pkt.serial}: undecodable args: ${e.message}`);
       this.replyError(pkt, LibvirtError.decodeFailed(), t0, def.name);
       this.finished();
       return;
@@ -295,18 +310,20 @@ export class RpcConnection {
       this.finished();
       return;
     }
-    if (result instanceof Promise) {
-      result.then(
-        (ret) => {
-          this.replyOk(pkt, def, ret, t0);
-          this.afterReply(def);
-          this.finished();
-        },
-        (e) => {
-          this.replyFailure(pkt, def, e, t0);
-          this.finished();
-        },
-      );
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(result as PromiseLike<unknown>)
+        .then(
+          (ret) => {
+            this.replyOk(pkt, def, ret, t0);
+            this.afterReply(def);
+            this.finished();
+          },
+          (e) => {
+            this.replyFailure(pkt, def, e, t0);
+            this.finished();
+          },
+        )
+        .catch((e) => this.fail(e));
     } else {
       this.replyOk(pkt, def, result, t0);
       this.afterReply(def);

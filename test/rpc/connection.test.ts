@@ -271,6 +271,33 @@ describe('handlers and the driver', () => {
     expect(logs.filter((l) => /call CONNECT_GET_HOSTNAME serial=1 [\d.]+ms INTERNAL_ERROR/.test(l))).toHaveLength(1);
   });
 
+  test('thenables from handlers are awaited; a throwing write callback or close hook never escapes feed()', async () => {
+    const handlers = new HandlerTable().on(Proc.CONNECT_GET_HOSTNAME, () => {
+      const thenable = { then: (res: (v: { hostname: string }) => void) => res({ hostname: 'via-thenable' }) };
+      return thenable as unknown as Promise<{ hostname: string }>;
+    });
+    const t = make({ handlers });
+    open(t.conn);
+    t.sink.clear();
+    t.conn.feed(callPacket(Proc.CONNECT_GET_HOSTNAME, undefined, 1));
+    await flush();
+    expect(replies(t.sink)[0].value).toEqual({ hostname: 'via-thenable' });
+
+    const closes: string[] = [];
+    const bad = new RpcConnection({
+      driver: { handlers, close: () => { throw new Error('hook exploded'); } },
+      identity,
+      write: () => {
+        throw new Error('socket exploded');
+      },
+      onClose: (r) => closes.push(r),
+      keepalive: false,
+    });
+    expect(() => bad.feed(callPacket(Proc.CONNECT_OPEN, { name: 'x', flags: 0 }, 1))).not.toThrow();
+    expect(closes).toEqual(['error']);
+    expect(bad.closed).toBe(true);
+  });
+
   test('procedures the driver does not implement answer "unknown procedure: N"', () => {
     const t = make({ handlers: new HandlerTable() });
     open(t.conn);
