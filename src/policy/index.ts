@@ -30,6 +30,8 @@ export interface VmAccess {
   readonly rule: string;
   /** true when this identity may see every VM (lets list calls skip filtering). */
   readonly seesAll: boolean;
+  /** true when the decision depends on VirtualBox groups (the caller must pass `groups`). */
+  readonly needsGroups: boolean;
 }
 
 export interface Policy {
@@ -51,6 +53,7 @@ interface Compiled {
   see: Selector;
   seesAll: boolean;
   change: Selector;
+  needsGroups: boolean;
 }
 
 const TRANSPORTS: TransportKind[] = ['tcp', 'tls', 'ssh', 'unix', 'stdio'];
@@ -147,11 +150,11 @@ function compileMatch(m: unknown, where: string): (id: Identity) => boolean {
   return (id) => checks.every((c) => c(id));
 }
 
-function compileSelectors(v: unknown, where: string): { sel: Selector; all: boolean } {
-  if (v === true || v === '*') return { sel: () => true, all: true };
-  if (v === false) return { sel: () => false, all: false };
+function compileSelectors(v: unknown, where: string): { sel: Selector; all: boolean; groups: boolean } {
+  if (v === true || v === '*') return { sel: () => true, all: true, groups: false };
+  if (v === false) return { sel: () => false, all: false, groups: false };
   const list = strings(v, where);
-  if (list.includes('*')) return { sel: () => true, all: true };
+  if (list.includes('*')) return { sel: () => true, all: true, groups: false };
   const sels: Selector[] = list.map((s) => {
     const i = s.indexOf(':');
     const kind = i > 0 ? s.slice(0, i) : 'name';
@@ -175,23 +178,24 @@ function compileSelectors(v: unknown, where: string): { sel: Selector; all: bool
         throw new PolicyError(`${where}: unknown selector ${JSON.stringify(s)} (use name:GLOB, group:/PATH, uuid:UUID or *)`);
     }
   });
-  return { sel: (vm) => sels.some((f) => f(vm)), all: false };
+  return { sel: (vm) => sels.some((f) => f(vm)), all: false, groups: list.some((x) => x.startsWith('group:')) };
 }
 
-function access(c: Pick<Compiled, 'label' | 'see' | 'seesAll' | 'change'>, id: Identity): VmAccess {
+function access(c: Pick<Compiled, 'label' | 'see' | 'seesAll' | 'change' | 'needsGroups'>, id: Identity): VmAccess {
   const ro = id.readOnlyTransport === true;
   return {
     rule: c.label,
     seesAll: c.seesAll,
+    needsGroups: c.needsGroups,
     canSee: (vm) => c.see(vm),
     canChange: (vm) => !ro && c.see(vm) && c.change(vm),
   };
 }
 
-const DEFAULTS: Record<string, Pick<Compiled, 'see' | 'seesAll' | 'change'>> = {
-  allow: { see: () => true, seesAll: true, change: () => true },
-  'read-only': { see: () => true, seesAll: true, change: () => false },
-  deny: { see: () => false, seesAll: false, change: () => false },
+const DEFAULTS: Record<string, Pick<Compiled, 'see' | 'seesAll' | 'change' | 'needsGroups'>> = {
+  allow: { see: () => true, seesAll: true, change: () => true, needsGroups: false },
+  'read-only': { see: () => true, seesAll: true, change: () => false, needsGroups: false },
+  deny: { see: () => false, seesAll: false, change: () => false, needsGroups: false },
 };
 
 /** Compile a policy document (already JSON-parsed). Throws PolicyError with the offending path. */
@@ -217,6 +221,7 @@ export function parsePolicy(doc: unknown): Policy {
       see: see.sel,
       seesAll: see.all,
       change: change.sel,
+      needsGroups: see.groups || change.groups,
     };
   });
   return {
@@ -248,4 +253,30 @@ export function loadPolicyFile(file: string): Policy {
   } catch (e) {
     throw new PolicyError(`${file}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Keep the VMs `access` may see, in order. `groupsOf(uuid)` is called only
+ * when the decision depends on groups and the entry has none (e.g. a
+ * VmSummary: pass `uuid => host.getVm(uuid).then(i => i.groups)`).
+ */
+export async function filterVisible<T extends VmRef>(
+  access: VmAccess,
+  vms: readonly T[],
+  groupsOf?: (uuid: string) => Promise<string[]>,
+): Promise<T[]> {
+  if (access.seesAll) return [...vms];
+  const out: T[] = [];
+  for (const vm of vms) {
+    let ref: VmRef = vm;
+    if (access.needsGroups && vm.groups === undefined && groupsOf) {
+      try {
+        ref = { uuid: vm.uuid, name: vm.name, groups: await groupsOf(vm.uuid) };
+      } catch {
+        continue; // gone meanwhile: not visible
+      }
+    }
+    if (access.canSee(ref)) out.push(vm);
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
  */
 import { readFile, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parsePolicy, loadPolicyFile, allowAll, PolicyError, type VmRef } from '../../src/policy/index.js';
+import { parsePolicy, loadPolicyFile, allowAll, filterVisible, PolicyError, type VmRef } from '../../src/policy/index.js';
 import { createAuditLog, auditLine } from '../../src/audit.js';
 import type { Identity } from '../../src/transport/types.js';
 import { tmpDir } from './fixtures.js';
@@ -77,6 +77,23 @@ describe('policy', () => {
     const ro = parsePolicy({ default: 'read-only' }).forIdentity(tcp);
     expect(ro.canSee(vm('x'))).toBe(true);
     expect(ro.canChange(vm('x'))).toBe(false);
+  });
+
+  test('filterVisible: keeps order, fetches groups only when the rule needs them', async () => {
+    const list = [{ uuid: 'a', name: 'pxe-1' }, { uuid: 'b', name: 'desk' }, { uuid: 'c', name: 'n' }];
+    const asked: string[] = [];
+    const groupsOf = async (u: string) => { asked.push(u); return u === 'c' ? ['/maas/r1'] : ['/']; };
+    const m = policy.forIdentity(ssh('maas'));
+    expect(m.needsGroups).toBe(true);
+    expect((await filterVisible(m, list, groupsOf)).map((v) => v.name)).toEqual(['pxe-1', 'n']);
+    expect(asked).toEqual(['a', 'b', 'c']);
+    asked.length = 0;
+    expect(await filterVisible(allowAll.forIdentity(tcp), list, groupsOf)).toEqual(list);
+    expect(asked).toEqual([]);
+    const byName = parsePolicy({ default: 'deny', rules: [{ see: 'name:d*' }] }).forIdentity(tcp);
+    expect(byName.needsGroups).toBe(false);
+    expect((await filterVisible(byName, list, groupsOf)).map((v) => v.uuid)).toEqual(['b']);
+    expect(asked).toEqual([]);
   });
 
   test.each([
