@@ -15,6 +15,7 @@ import { HandlerTable, type CallContext, type RpcDriver } from '../../src/rpc/di
 import { LibvirtError } from '../../src/rpc/errors.js';
 import { encodeEmptyPacket } from '../../src/rpc/framing.js';
 import { Sink, callPacket, deferred, flush, replies, uuid } from './harness.js';
+import { capturePath, loadCapture, packetBytes, packets } from './captures.js';
 
 const identity = { transport: 'tcp' as const, address: '127.0.0.1:4000' };
 
@@ -468,6 +469,11 @@ describe('keepalive', () => {
     expect(pings(t.sink)).toBe(1);
     jest.advanceTimersByTime(20000);
     expect(pings(t.sink)).toBe(5);
+    // the PINGs are byte for byte what libvirtd sent its idle client
+    const theirs = packets(loadCapture(capturePath('raw-keepalive-probe-then-idle'))).filter((p) => p.dir === 'S>C' && p.proc === 1 && p.prog === '0x6b656570');
+    expect(theirs).toHaveLength(5);
+    const mine = t.sink.packets().filter((p) => p.prog === KEEPALIVE_PROGRAM);
+    expect(mine.map((p) => p.raw.toString('hex'))).toEqual(theirs.map((p) => packetBytes(p).toString('hex')));
     expect(t.closes).toEqual([]);
     jest.advanceTimersByTime(5000);
     expect(t.closes).toEqual(['keepalive']);
