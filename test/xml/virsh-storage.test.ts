@@ -350,6 +350,17 @@ describe('disks through define and attach-disk', () => {
     expect(missing.stderr).toContain("cannot access storage file '/nonexistent.img'");
   });
 
+  test('MAAS decompose: undefine --remove-all-storage --managed-save --nvram removes the VM and its pool volumes', async () => {
+    const files = [path.join(defaultPool, 'c2-root.img'), path.join(defaultPool, 'c2-data.img')];
+    for (const f of files) expect(fs.existsSync(f)).toBe(true);
+    const r = await virshOk(['undefine', 'c2', '--remove-all-storage', '--managed-save', '--nvram'], { uri });
+    expect(r).toContain("Domain 'c2' has been undefined");
+    expect(r).toContain('Volume \'vda\'');
+    for (const f of files) expect(fs.existsSync(f)).toBe(false);
+    expect(await virshOk(['list', '--all', '--name'], { uri })).not.toMatch(/^c2$/m);
+    expect(await sim.vbox(['list', 'hdds'])).not.toContain('c2-root.img');
+  });
+
   test('a new VM defined with SATA disk and IDE CD-ROM gets its controllers and media', async () => {
     const disk = path.join(defaultPool, 'd1.img');
     await virshOk(['vol-create-as', 'default', 'd1', '64M', '--format', 'raw'], { uri });
@@ -370,6 +381,26 @@ describe('disks through define and attach-disk', () => {
     const again = path.join(work, 'd1-again.xml');
     fs.writeFileSync(again, await virshOk(['dumpxml', 'd1'], { uri }));
     await virshOk(['define', again], { uri });
+  });
+});
+
+describe('saved VMs', () => {
+  test('define on a saved VM is kept pending; undefine needs --managed-save, which discards the state', async () => {
+    await sim.createVm('vm5', { memoryMb: 256, cpus: 1, start: true });
+    await sim.vbox(['controlvm', 'vm5', 'savestate']);
+    expect(await sim.state('vm5')).toBe('saved');
+    const file = path.join(work, 'vm5.xml');
+    fs.writeFileSync(file, (await virshOk(['dumpxml', 'vm5'], { uri })).replace(/<vcpu placement='static'>1<\/vcpu>/, "<vcpu placement='static'>2</vcpu>"));
+    await virshOk(['define', file], { uri });
+    expect((await sim.info('vm5')).cpus).toBe('1');
+    const uuid = (await virshOk(['domuuid', 'vm5'], { uri })).trim();
+    expect(storageHandlers.service(table)!.pending.get(uuid)).toEqual({ cpus: 2 });
+    const refused = await virsh(['undefine', 'vm5'], { uri });
+    expect(refused.rc).toBe(1);
+    expect(refused.stderr).toContain('Refusing to undefine while domain managed save image exists');
+    await virshOk(['undefine', 'vm5', '--managed-save'], { uri });
+    expect(await virshOk(['list', '--all', '--name'], { uri })).not.toMatch(/^vm5$/m);
+    expect(storageHandlers.service(table)!.pending.get(uuid)).toBeUndefined();
   });
 });
 

@@ -33,7 +33,7 @@ import { configUnsupported, report } from '../xml/errors.js';
 import { defaultMachineFolder, need, storageOpsOf, type StorageOps } from './backend.js';
 import { imageInfo } from './images.js';
 import { findNetwork, listNetworks, networkTarget, networkXml, type NetDef } from './networks.js';
-import { PendingStore, canModify, mergeChanges } from './pending.js';
+import { PendingStore, canModify, isRunningLike, mergeChanges } from './pending.js';
 import { PoolRegistry, poolStats, poolXml, type PoolDef } from './pools.js';
 import {
   VBOX_FORMAT, createRawFile, findVolume, listVolumes, parseVolumeXml, volumeFileName, volumeInfo, volumeXml, type VolRef,
@@ -253,7 +253,7 @@ export class StorageService {
     const vm = await host.getVm(dom.uuid, { fresh: true }).catch((e) => {
       throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}' (${dom.name})`);
     });
-    if (!canModify(vm)) {
+    if (isRunningLike(vm)) {
       throw LibvirtError.operationInvalid(`cannot undefine running domain '${dom.name}' (VirtualBox cannot unregister a running VM; destroy it first)`, 25);
     }
     if ((vm.state === 'saved' || vm.state === 'aborted-saved') && !(flags & DomainUndefineFlags.MANAGED_SAVE)) {
@@ -281,8 +281,9 @@ export class StorageService {
     const op = this.opCtx(ctx);
     const dev = parseDeviceXml(xml);
     const vm = await host.getVm(dom.uuid, { fresh: true }).catch((e) => { throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`); });
-    const running = !canModify(vm);
+    const running = isRunningLike(vm);
     const live = (flags & ATTACH_LIVE) !== 0 || (flags === 0 && running);
+    const mutable = canModify(vm);
     if (live) {
       throw LibvirtError.operationUnsupported(running
         ? `live attach of ${dev.kind === 'disk' ? 'disks' : 'interfaces'} to a running VirtualBox VM (use --config and power it off)`
@@ -293,7 +294,7 @@ export class StorageService {
       base.interfaces.push(dev.iface);
       const changes = changesForExisting(vm, base, await this.defineContext(base, dom.name));
       if (!changes.nics?.length) return;
-      if (running) { await this.pending.add(dom.uuid, { nics: changes.nics }); return; }
+      if (!mutable) { await this.pending.add(dom.uuid, { nics: changes.nics }); return; }
       try {
         await host.modifyVm(dom.uuid, { nics: changes.nics }, op);
       } catch (e) {
@@ -303,7 +304,7 @@ export class StorageService {
       }
       return;
     }
-    if (running) throw LibvirtError.operationInvalid('attaching disks to a running VirtualBox VM is not supported; power it off first', 25);
+    if (!mutable) throw LibvirtError.operationInvalid(`attaching disks to a ${vm.state} VirtualBox VM is not supported; power it off (or discard its saved state) first`, 25);
     await this.attachDisk(dom, vm, dev.disk, op);
   }
 

@@ -2,5 +2,5 @@
 export { storageHandlers, StorageService } from './handlers.js';
 export type { StorageDeps, DomainLookups, DomainRefLike } from './handlers.js';
 export type { StorageHostOps, MediumInfo, HostOnlyIfInfo, NatNetworkInfo, DhcpServerInfo, StorageCtlSpec, StorageAttachSpec } from './backend.js';
-export { PendingStore, overlayPending, mergeChanges, canModify } from './pending.js';
+export { PendingStore, overlayPending, mergeChanges, canModify, isRunningLike } from './pending.js';
 export { imageInfo } from './images.js';

@@ -54,9 +54,14 @@ const RUNNING_LIKE = new Set(['running', 'paused', 'starting', 'stopping', 'savi
   'onlinesnapshotting', 'teleporting', 'teleportingpausedvm', 'teleportingin', 'deletingsnapshotlive',
   'deletingsnapshotlivepaused', 'gurumeditation', 'settingup', 'snapshotting', 'restoringsnapshot', 'deletingsnapshot']);
 
-/** true when VirtualBox will accept modifyvm (the VM holds no session). */
+/** true while the VM has a running session (VirtualBox cannot unregister it). */
+export function isRunningLike(vm: Pick<VmInfo, 'state'>): boolean {
+  return RUNNING_LIKE.has(vm.state);
+}
+
+/** true when VirtualBox will accept modifyvm: no session, and no saved state (a saved VM is not mutable). */
 export function canModify(vm: Pick<VmInfo, 'state'>): boolean {
-  return !RUNNING_LIKE.has(vm.state);
+  return !RUNNING_LIKE.has(vm.state) && vm.state !== 'saved' && vm.state !== 'aborted-saved';
 }
 
 export class PendingStore {
