@@ -239,7 +239,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   private snap: Snapshot | null = null;
   /** Bumped by every change/invalidate: a snapshot from an older generation is stale. */
   private gen = 0;
-  private refreshing: Promise<Snapshot> | null = null;
+  private refreshing: { gen: number; promise: Promise<Snapshot> } | null = null;
   private readonly details = new Map<string, CachedDetails>();
   private readonly reading = new Map<string, Promise<VmInfo>>();
   private readonly vmLocks = new Map<string, Promise<void>>();
@@ -343,45 +343,48 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     return !!s && s.gen >= needGen && Date.now() - s.at <= this.cacheTtlMs;
   }
 
-  /** The shared snapshot; concurrent callers share one refresh. */
+  /**
+   * The shared snapshot; concurrent callers share one refresh (and its
+   * failure). A refresh that started before a later change of ours does not
+   * satisfy callers that arrive after that change: they wait for it, then
+   * start (or join) a newer one.
+   */
   private async snapshot(): Promise<Snapshot> {
     const needGen = this.gen;
     for (;;) {
       if (this.snapshotFresh(this.snap, needGen)) return this.snap;
-      if (this.refreshing) {
-        const s = await this.refreshing.catch(() => null);
-        // a refresh that started before a later change does not satisfy us: loop
-        if (s && s.gen >= needGen) return s;
-        if (!s && !this.refreshing) {
-          // the shared refresh failed: fail too rather than looping
-          return this.refresh();
-        }
-        continue;
-      }
-      return this.refresh();
+      const inflight = this.refreshing;
+      if (!inflight) return this.refresh();
+      if (inflight.gen >= needGen) return inflight.promise; // join it, errors included
+      await inflight.promise.catch(() => undefined); // too old for us: let it finish, then loop
     }
   }
 
   private refresh(): Promise<Snapshot> {
     const startGen = this.gen;
-    const p = (async () => {
+    const promise = (async () => {
       const at = Date.now();
-      const [all, running] = await Promise.all([
+      // both settle before the refresh does: never two refreshes' processes at once
+      const [allR, runningR] = await Promise.allSettled([
         this.exec(['list', 'vms']),
         this.exec(['list', 'runningvms']),
       ]);
+      if (allR.status === 'rejected') throw allR.reason;
+      if (runningR.status === 'rejected') throw runningR.reason;
+      const [all, running] = [allR.value, runningR.value];
       const vms = parseListVms(all.stdout, { strict: true });
       const run = new Set(parseListVms(running.stdout, { strict: true }).map((e) => e.uuid));
       const s: Snapshot = { at, gen: startGen, vms, running: run };
       this.applySnapshot(s);
       return s;
     })();
-    this.refreshing = p;
+    const entry = { gen: startGen, promise };
+    this.refreshing = entry;
     const clear = () => {
-      if (this.refreshing === p) this.refreshing = null;
+      if (this.refreshing === entry) this.refreshing = null;
     };
-    p.then(clear, clear);
-    return p;
+    promise.then(clear, clear);
+    return promise;
   }
 
   private applySnapshot(s: Snapshot): void {

@@ -83,6 +83,18 @@ describe('snapshot cache: invocation counts (simulator invocation log)', () => {
     expect((await host.listVms()).map((v) => v.uuid)).toEqual([a, b]);
   });
 
+  test('a failing refresh is shared too: 20 callers during a VBoxSVC outage cost 2 runs and all get the error', async () => {
+    const h = home();
+    await simCreate(h, 'a');
+    simSettings(h, { log: true, faults: [{ mode: 'svc-down', count: 1000, id: 'down' }] });
+    const host = makeHost('in-process', h, { cacheTtlMs: 60_000 });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => host.listVms()));
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as VBoxError).kind === 'unavailable')).toBe(true);
+    expect(invocations(h)).toHaveLength(2);
+    simSettings(h, { log: true });
+    expect(await host.listVms()).toHaveLength(1); // recovers on the next call
+  });
+
   test('an empty host logs one warning naming the user and VBOX_USER_HOME', async () => {
     const h = home();
     const { logger, entries } = captureLogger();
