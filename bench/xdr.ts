@@ -5,18 +5,24 @@
  * write; no socket). Run: `npx tsc -p . ; node dist/bench/xdr.js [--quick]`.
  * Figures and the decision are recorded in docs/rpc.md ("XDR codec").
  */
+import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import {
   PROCEDURES, Proc, RemoteError, type ConnectListAllDomainsRet, type DomainLookupByNameRet, type XdrType,
 } from '../protocol/index.js';
+import { RpcClient } from '../src/rpc/client.js';
 import { RpcConnection } from '../src/rpc/connection.js';
+import { serveStream } from '../src/rpc/stream.js';
 import { HandlerTable } from '../src/rpc/dispatch.js';
 import { LibvirtError } from '../src/rpc/errors.js';
 import { encodePacket } from '../src/rpc/framing.js';
 import { XdrReader, XdrWriter, compile } from '../src/rpc/xdr.js';
 
 const quick = process.argv.includes('--quick');
+const serveMode = process.argv.includes('--serve');
 const ROUNDS = quick ? 3 : 7;
 
 // ---- the same layouts in @stellar/js-xdr ----------------------------------------
@@ -101,6 +107,29 @@ function measure(fn: () => void): number {
 
 const fmt = (ns: number) => (ns < 1000 ? `${ns.toFixed(0)} ns` : `${(ns / 1000).toFixed(2)} µs`);
 
+if (serveMode) {
+  serveChild();
+} else {
+  await main();
+}
+
+/** Child process: the engine behind a loopback TCP socket; reports its own CPU time on request. */
+function serveChild(): void {
+  const h = new HandlerTable()
+    .on(Proc.DOMAIN_GET_STATE, () => getStateRet)
+    .on(Proc.DOMAIN_LOOKUP_BY_NAME, () => lookupRet);
+  const srv = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    serveStream(sock, { driver: { handlers: h }, identity: { transport: 'tcp', address: 'bench' } });
+  });
+  srv.listen(0, '127.0.0.1', () => process.send!({ port: (srv.address() as net.AddressInfo).port }));
+  process.on('message', (m: string) => {
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
+    if (m === 'exit') process.exit(0);
+  });
+}
+
+async function main(): Promise<void> {
 const rows: string[][] = [];
 let sink = 0;
 for (const c of cases) {
@@ -176,3 +205,44 @@ console.log(table(['message', 'bytes', 'encode (ours)', 'encode (js-xdr)', 'js-x
 console.log('\nServer-side cost of one call in RpcConnection (framing + header + args decode + dispatch + reply encode; sync handler, no socket):\n');
 console.log(table(['call', 'time per call'], server));
 if (sink === 42) console.log('');
+
+  // ---- over loopback TCP, server in a child process ---------------------------------
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(msg: string | null): Promise<T> =>
+    new Promise((res) => {
+      child.once('message', (m) => res(m as T));
+      if (msg) child.send(msg);
+    });
+  const { port } = await ask<{ port: number }>(null);
+  const tcp: string[][] = [];
+  for (const depth of [1, 5, 16]) {
+    const socks = await Promise.all(
+      [0].map(() => new Promise<net.Socket>((res) => { const so = net.connect(port, '127.0.0.1', () => res(so)); so.setNoDelay(true); })),
+    );
+    const c = new RpcClient(socks[0]);
+    await c.connect('vbox:///session');
+    const total = quick ? 20000 : 60000;
+    const runOnce = async (n: number) => {
+      let issued = 0;
+      const worker = async () => {
+        while (issued < n) {
+          issued++;
+          await c.call(Proc.DOMAIN_GET_STATE, getStateArgs);
+        }
+      };
+      await Promise.all(Array.from({ length: depth }, worker));
+    };
+    await runOnce(2000); // warm-up
+    const cpu0 = (await ask<{ cpu: NodeJS.CpuUsage }>('cpu')).cpu;
+    const t0 = process.hrtime.bigint();
+    await runOnce(total);
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    const cpu1 = (await ask<{ cpu: NodeJS.CpuUsage }>('cpu')).cpu;
+    const serverUs = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / total;
+    tcp.push([String(depth), String(Math.round(total / (wallNs / 1e9))), `${serverUs.toFixed(1)} µs`]);
+    await c.close();
+  }
+  child.send('exit');
+  console.log('\nOver loopback TCP (server = serveStream in a child process, one connection, DOMAIN_GET_STATE, client = RpcClient in this process):\n');
+  console.log(table(['calls in flight', 'calls/s', 'server CPU per call (incl. socket I/O)'], tcp));
+}
