@@ -18,9 +18,10 @@ import { createSimHost, createVBoxManageHost } from '../vbox/index.js';
 import type { VBoxHost } from '../vbox/types.js';
 import type { Listener } from '../transport/types.js';
 import { DEFAULT_LISTEN_TCP, listeningLine, startListeners, type ListenOptions } from './listeners.js';
+import { addSecureOptions, loadSecurity, startSecureListeners, wantsSecureListener, type SecureOptions } from './listeners-secure.js';
 import { seedDemo } from './demo.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends SecureOptions {
   backend: 'sim' | 'vboxmanage';
   simHome?: string;
   vboxmanage?: string;
@@ -29,7 +30,6 @@ export interface ServeOptions {
   allow: string[];
   logLevel: string;
   cacheTtl?: number;
-  stateDir?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -59,7 +59,10 @@ export function buildHost(o: ServeOptions, logger: Logger): VBoxHost {
   return createVBoxManageHost({ vboxmanage: o.vboxmanage, vboxHost: o.vboxHost, cacheTtlMs: o.cacheTtl, logger });
 }
 
-/** Where pools.json / pending.json live: --state-dir, else `<sim home>/vboxvirt` for the simulator, else memory only. */
+/**
+ * Where the storage handlers keep pools.json / pending.json: --state-dir, else
+ * `<sim home>/vboxvirt` for the simulator, else memory only.
+ */
 export function stateDirFor(o: ServeOptions): string | undefined {
   if (o.stateDir) return path.resolve(o.stateDir);
   if (o.backend === 'sim') {
@@ -76,28 +79,37 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Start a daemon and its listeners; prints the `listening …` lines through `out`. */
+/**
+ * Start a daemon and its listeners; prints the `listening …` lines through
+ * `out` (not with --stdio: stdout is then the connection itself).
+ */
 export async function serve(o: ServeOptions, logger: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<Running> {
+  const { policy, audit } = loadSecurity(o);
   const host = buildHost(o, logger);
-  const daemon = new Daemon({ host, logger, storage: { stateDir: stateDirFor(o) } });
-  let listeners: Listener[];
-  try {
-    const lo: ListenOptions = {
-      listenTcp: o.listenTcp.length ? o.listenTcp : [DEFAULT_LISTEN_TCP],
-      allow: o.allow,
-      logger,
-    };
-    listeners = await startListeners(daemon, lo);
-  } catch (err) {
-    await daemon.close();
-    throw err;
-  }
-  for (const l of listeners) out(listeningLine(l));
+  const daemon = new Daemon({ host, logger, storage: { stateDir: stateDirFor(o) }, driver: { policy, audit } });
   let stopping: Promise<void> | undefined;
+  const listeners: Listener[] = [];
   const stop = () =>
     (stopping ??= (async () => {
       await Promise.allSettled([...listeners.map((l) => l.close()), daemon.close()]);
+      await audit.close();
     })());
+  try {
+    const tcp = o.listenTcp.length ? o.listenTcp : wantsSecureListener(o) ? [] : [DEFAULT_LISTEN_TCP];
+    const lo: ListenOptions = { listenTcp: tcp, allow: o.allow, logger };
+    listeners.push(...(await startListeners(daemon, lo)));
+    const onStdioEnd =
+      o.onStdioEnd ??
+      ((e?: Error) => {
+        if (e) logger.error(`stdio connection failed: ${e.message}`);
+        void stop().then(() => process.exit(e ? 1 : 0));
+      });
+    listeners.push(...(await startSecureListeners(daemon, { ...o, onStdioEnd }, logger)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  if (!o.stdio) for (const l of listeners) out(listeningLine(l));
   return { daemon, listeners, stop };
 }
 
@@ -128,7 +140,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  program
+  const serveCmd = program
     .command('serve')
     .description('serve the libvirt RPC protocol for a VirtualBox host')
     .addOption(new Option('--backend <kind>', 'VirtualBox backend').choices(['sim', 'vboxmanage']).default('vboxmanage'))
@@ -139,12 +151,13 @@ export function buildProgram(): Command {
     .option('--allow <cidr>', 'client network allowed on a non-loopback TCP listener, repeatable', collect, [])
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--cache-ttl <ms>', 'max age of the VirtualBox VM list snapshot', nonNegativeInt)
-    .option('--state-dir <dir>', "vboxvirt's own state (storage pools, pending VM changes); default <sim-home>/vboxvirt for --backend sim, memory only otherwise")
     .action(async (opts: ServeOptions) => {
       const logger = createLogger({ level: opts.logLevel });
       const running = await serve(opts, logger);
       installSignals(running, logger);
     });
+  // --state-dir, --listen-ssh/--listen-unix/--listen-tls/--stdio, --policy, --audit-log (src/cli/listeners-secure.ts)
+  addSecureOptions(serveCmd);
 
   program
     .command('demo')

@@ -14,6 +14,10 @@ import { nullLogger } from '../log.js';
 import type { HostInfo, OpContext, VBoxHost, VmChanges, VmInfo, VmSummary } from '../vbox/types.js';
 import type { Identity } from '../transport/types.js';
 import { describeIdentity } from '../transport/types.js';
+import { filterVisible, type Policy, type VmAccess } from '../policy/index.js';
+import type { AuditLog } from '../audit.js';
+import { LibvirtError } from '../rpc/errors.js';
+import { ErrorDomain } from '../../protocol/index.js';
 import {
   DriverError,
   checkFlags,
@@ -47,6 +51,12 @@ export interface Session {
   readOnly: boolean;
   /** Who is on the other end, for the audit lines (`tcp:127.0.0.1:5000`). */
   who: string;
+  /** The transport's identity (audit log). */
+  identity?: Identity;
+  /** What the policy lets this connection see and change (none: everything). */
+  access?: VmAccess;
+  /** The procedure being served (`DOMAIN_CREATE`), for the audit log. */
+  procedure?: string;
 }
 
 export interface NodeInfo {
@@ -98,6 +108,10 @@ export interface DriverOptions {
   rebootPollMs?: number;
   /** CONNECT_GET_LIB_VERSION answer. Default 9000000 ("9.0.0", the protocol level we speak). */
   libVersion?: number;
+  /** Access policy (src/policy; default: everyone sees and changes everything). */
+  policy?: Policy;
+  /** Audit log of every change (src/audit.ts). */
+  audit?: AuditLog;
 }
 
 /** VIR_CONNECT_LIST_DOMAINS_* */
@@ -223,6 +237,8 @@ export class VBoxDriver {
   private readonly background = new Set<Promise<void>>();
   /** Settable after construction (the storage handlers are built after the driver). */
   hooks: DriverHooks;
+  private readonly policy?: Policy;
+  private readonly audit?: AuditLog;
 
   constructor(
     readonly host: VBoxHost,
@@ -233,6 +249,8 @@ export class VBoxDriver {
     this.rebootPollMs = opts.rebootPollMs ?? 500;
     this.libVersion = opts.libVersion ?? 9_000_000;
     this.hooks = opts.hooks ?? {};
+    this.policy = opts.policy;
+    this.audit = opts.audit;
   }
 
   // ------------------------------------------------------------------------
@@ -255,6 +273,8 @@ export class VBoxDriver {
       uri,
       readOnly: (flags & CONNECT_RO) !== 0 || identity?.readOnlyTransport === true,
       who: identity ? describeIdentity(identity) : 'local',
+      identity,
+      access: identity && this.policy ? this.policy.forIdentity(identity) : undefined,
     };
   }
 
@@ -307,8 +327,8 @@ export class VBoxDriver {
   // ------------------------------------------------------------------------
   // Lookups and lists
 
-  async lookupByName(name: string): Promise<DomainRef> {
-    const { vms, names } = await this.snapshot();
+  async lookupByName(name: string, s?: Session): Promise<DomainRef> {
+    const { vms, names } = await this.snapshot(s);
     let vm = vms.find((v) => names.get(v.uuid) === name);
     vm ??= vms.find((v) => v.name === name);
     if (!vm) {
@@ -319,26 +339,26 @@ export class VBoxDriver {
     return this.ref(vm.uuid, names);
   }
 
-  async lookupByUuid(uuid: string): Promise<DomainRef> {
+  async lookupByUuid(uuid: string, s?: Session): Promise<DomainRef> {
     const u = normalizeUuid(uuid) ?? uuid;
-    const { vms, names } = await this.snapshot();
+    const { vms, names } = await this.snapshot(s);
     const vm = vms.find((v) => v.uuid === u);
     if (!vm) throw noDomainByUuid(u);
     return this.ref(vm.uuid, names);
   }
 
-  async lookupById(id: number): Promise<DomainRef> {
-    const { names } = await this.snapshot();
+  async lookupById(id: number, s?: Session): Promise<DomainRef> {
+    const { vms, names } = await this.snapshot(s);
     const uuid = id > 0 ? this.ids.uuidOf(id) : undefined;
-    if (uuid === undefined || !names.has(uuid)) throw noDomainById(id);
+    if (uuid === undefined || !vms.some((v) => v.uuid === uuid)) throw noDomainById(id);
     return this.ref(uuid, names);
   }
 
   /** CONNECT_LIST_ALL_DOMAINS, filtered by VIR_CONNECT_LIST_DOMAINS_* flags, in VirtualBox's registration order. */
-  async listAllDomains(flags: number): Promise<DomainRef[]> {
+  async listAllDomains(flags: number, s?: Session): Promise<DomainRef[]> {
     checkFlags(flags, LIST_FLAGS_ALL, 'virConnectListAllDomains');
     const f = flags >>> 0;
-    const { vms, names } = await this.snapshot();
+    const { vms, names } = await this.snapshot(s);
     const out: DomainRef[] = [];
     const has = (bit: number) => (f & bit) !== 0;
     // A filter group is active when one but not all of its bits are set… or any bit, for the state group.
@@ -384,96 +404,96 @@ export class VBoxDriver {
   }
 
   /** CONNECT_NUM_OF_DOMAINS (51): active domains. */
-  async numOfDomains(): Promise<number> {
-    return (await this.listAllDomains(ListFlags.ACTIVE)).length;
+  async numOfDomains(s?: Session): Promise<number> {
+    return (await this.listAllDomains(ListFlags.ACTIVE, s)).length;
   }
 
   /** CONNECT_LIST_DOMAINS (21): ids of active domains, at most `max`. */
-  async listDomainIds(max: number): Promise<number[]> {
-    const doms = await this.listAllDomains(ListFlags.ACTIVE);
+  async listDomainIds(max: number, s?: Session): Promise<number[]> {
+    const doms = await this.listAllDomains(ListFlags.ACTIVE, s);
     return doms.map((d) => d.id).slice(0, Math.max(0, max));
   }
 
   /** CONNECT_NUM_OF_DEFINED_DOMAINS (25): inactive domains. */
-  async numOfDefinedDomains(): Promise<number> {
-    return (await this.listAllDomains(ListFlags.INACTIVE)).length;
+  async numOfDefinedDomains(s?: Session): Promise<number> {
+    return (await this.listAllDomains(ListFlags.INACTIVE, s)).length;
   }
 
   /** CONNECT_LIST_DEFINED_DOMAINS (37): names of inactive domains, at most `max`. */
-  async listDefinedDomains(max: number): Promise<string[]> {
-    const doms = await this.listAllDomains(ListFlags.INACTIVE);
+  async listDefinedDomains(max: number, s?: Session): Promise<string[]> {
+    const doms = await this.listAllDomains(ListFlags.INACTIVE, s);
     return doms.map((d) => d.name).slice(0, Math.max(0, max));
   }
 
   // ------------------------------------------------------------------------
   // Per-domain queries
 
-  async getState(dom: DomainRef, flags = 0): Promise<{ state: number; reason: number }> {
+  async getState(dom: DomainRef, flags = 0, s?: Session): Promise<{ state: number; reason: number }> {
     checkFlags(flags, 0, 'vboxDomainGetState');
-    const r = await this.resolve(dom);
+    const r = await this.resolve(dom, s);
     const m = await this.mappedState(r.summary);
     return { state: m.state, reason: m.reason };
   }
 
-  async getInfo(dom: DomainRef): Promise<DomainInfo> {
-    const r = await this.resolve(dom);
+  async getInfo(dom: DomainRef, s?: Session): Promise<DomainInfo> {
+    const r = await this.resolve(dom, s);
     const info = await this.details(r);
     const m = this.mapInfo(info);
     const kib = BigInt(Math.max(0, Math.round(info.memoryMB))) * 1024n;
     return { state: m.state, maxMem: kib, memory: kib, nrVirtCpu: Math.max(0, info.cpus | 0), cpuTime: 0n };
   }
 
-  async getOsType(dom: DomainRef): Promise<string> {
-    await this.resolve(dom);
+  async getOsType(dom: DomainRef, s?: Session): Promise<string> {
+    await this.resolve(dom, s);
     return 'hvm';
   }
 
-  async isActive(dom: DomainRef): Promise<boolean> {
-    const r = await this.resolve(dom);
+  async isActive(dom: DomainRef, s?: Session): Promise<boolean> {
+    const r = await this.resolve(dom, s);
     return (await this.mappedState(r.summary)).active;
   }
 
-  async isPersistent(dom: DomainRef): Promise<boolean> {
-    await this.resolve(dom);
+  async isPersistent(dom: DomainRef, s?: Session): Promise<boolean> {
+    await this.resolve(dom, s);
     return true;
   }
 
-  async isUpdated(dom: DomainRef): Promise<boolean> {
-    await this.resolve(dom);
+  async isUpdated(dom: DomainRef, s?: Session): Promise<boolean> {
+    await this.resolve(dom, s);
     return false;
   }
 
-  async hasManagedSaveImage(dom: DomainRef, flags = 0): Promise<boolean> {
+  async hasManagedSaveImage(dom: DomainRef, flags = 0, s?: Session): Promise<boolean> {
     checkFlags(flags, 0, 'vboxDomainHasManagedSaveImage');
-    const r = await this.resolve(dom);
+    const r = await this.resolve(dom, s);
     return (await this.mappedState(r.summary)).managedSave;
   }
 
   /** The configured autostart flag, including a change still pending (see setAutostart). */
-  async getAutostart(dom: DomainRef): Promise<boolean> {
-    const r = await this.resolve(dom);
+  async getAutostart(dom: DomainRef, s?: Session): Promise<boolean> {
+    const r = await this.resolve(dom, s);
     return this.configView(await this.details(r)).autostart;
   }
 
-  async getSecurityLabel(dom: DomainRef): Promise<{ label: string; enforcing: number }> {
-    await this.resolve(dom);
+  async getSecurityLabel(dom: DomainRef, s?: Session): Promise<{ label: string; enforcing: number }> {
+    await this.resolve(dom, s);
     return { label: '', enforcing: 0 };
   }
 
-  async getMessages(dom: DomainRef, flags = 0): Promise<string[]> {
+  async getMessages(dom: DomainRef, flags = 0, s?: Session): Promise<string[]> {
     checkFlags(flags, 3, 'vboxDomainGetMessages');
-    await this.resolve(dom);
+    await this.resolve(dom, s);
     return [];
   }
 
-  async snapshotNum(dom: DomainRef, _flags = 0): Promise<number> {
-    const r = await this.resolve(dom);
+  async snapshotNum(dom: DomainRef, _flags = 0, s?: Session): Promise<number> {
+    const r = await this.resolve(dom, s);
     return snapshotCount(await this.details(r));
   }
 
-  async getXmlDesc(dom: DomainRef, flags = 0): Promise<string> {
+  async getXmlDesc(dom: DomainRef, flags = 0, s?: Session): Promise<string> {
     checkFlags(flags, XML_SECURE | XML_INACTIVE | XML_UPDATE_CPU | XML_MIGRATABLE, 'vboxDomainGetXMLDesc');
-    const r = await this.resolve(dom);
+    const r = await this.resolve(dom, s);
     const info = await this.details(r);
     const inactive = (flags & XML_INACTIVE) !== 0;
     const m = this.mapInfo(info);
@@ -678,8 +698,20 @@ export class VBoxDriver {
     }
   }
 
-  /** Accessible VMs and the names they are presented under; refreshes the id table. */
-  private async snapshot(): Promise<{ vms: VmSummary[]; names: Map<string, string> }> {
+  /**
+   * Accessible VMs (only those the session's policy lets it see, when it has
+   * one) and the names they are presented under (computed over every VM, so a
+   * name does not depend on who asks); refreshes the id table.
+   */
+  private async snapshot(s?: Session): Promise<{ vms: VmSummary[]; names: Map<string, string> }> {
+    const all = await this.snapshotAll();
+    const access = s?.access;
+    if (!access || access.seesAll) return all;
+    const vms = await filterVisible(access, all.vms, async (uuid) => (await this.host.getVm(uuid)).groups);
+    return { vms, names: all.names };
+  }
+
+  private async snapshotAll(): Promise<{ vms: VmSummary[]; names: Map<string, string> }> {
     let all: VmSummary[];
     try {
       all = await this.host.listVms();
@@ -715,9 +747,9 @@ export class VBoxDriver {
     return { name: names.get(uuid) ?? uuid, uuid, id: this.ids.idOf(uuid) ?? -1 };
   }
 
-  private async resolve(dom: DomainRef): Promise<Resolved> {
+  private async resolve(dom: DomainRef, s?: Session): Promise<Resolved> {
     const uuid = normalizeUuid(dom.uuid) ?? dom.uuid;
-    const { vms, names } = await this.snapshot();
+    const { vms, names } = await this.snapshot(s);
     const summary = vms.find((v) => v.uuid === uuid);
     if (!summary) throw noDomainByUuid(uuid, dom.name);
     return { summary, name: names.get(uuid) ?? dom.name };
@@ -764,9 +796,11 @@ export class VBoxDriver {
     const run = prev.catch(() => undefined).then(async () => {
       let r: Resolved | undefined;
       try {
-        r = await this.resolve(dom);
+        r = await this.resolve(dom, s);
+        await this.checkChange(s, r);
         const out = await fn(r, { who: s.who });
         this.log.info(`${op} ${r.name}: ok`, { op, domain: r.name, uuid: r.summary.uuid, who: s.who, result: 'ok' });
+        this.auditRecord(s, op, r, 'ok');
         return out;
       } catch (err) {
         const e = fromVBoxError(err, r ? { uuid: r.summary.uuid, name: r.name } : undefined);
@@ -778,6 +812,7 @@ export class VBoxDriver {
           result: 'error',
           code: e.code,
         });
+        this.auditRecord(s, op, r, { code: e.code, message: e.message });
         throw e;
       }
     });
@@ -787,6 +822,27 @@ export class VBoxDriver {
     } finally {
       if (this.locks.get(key) === run) this.locks.delete(key);
     }
+  }
+
+  /** The session's policy may forbid changing this VM: 88 `access denied: …`. */
+  private async checkChange(s: Session, r: Resolved): Promise<void> {
+    const access = s.access;
+    if (!access) return;
+    const groups = access.needsGroups ? (await this.details(r)).groups : undefined;
+    if (!access.canChange({ uuid: r.summary.uuid, name: r.summary.name, groups })) {
+      throw LibvirtError.accessDenied(`${s.who} may not change domain '${r.name}' (policy ${access.rule})`, ErrorDomain.VBOX);
+    }
+  }
+
+  private auditRecord(s: Session, op: string, r: Resolved | undefined, result: 'ok' | { code: number; message: string }): void {
+    if (!this.audit || !s.identity) return;
+    this.audit.record({
+      identity: s.identity,
+      procedure: s.procedure ?? op,
+      vm: r ? { name: r.name, uuid: r.summary.uuid } : undefined,
+      result,
+      details: r && r.name !== r.summary.name ? { vboxName: r.summary.name } : undefined,
+    });
   }
 
   /** The persistent configuration: the VM with pending changes overlaid. */

@@ -25,8 +25,14 @@ export function fromWire(d: NonnullDomain): DomainRef {
 /** The driver's view of the connection a call arrived on. */
 export function sessionOf(ctx: CallContext): Session {
   const s = ctx.connState.get(SESSION_KEY) as Session | undefined;
-  if (s) return { ...s, readOnly: s.readOnly || ctx.readOnly };
-  return { uri: ctx.uri ?? 'qemu:///system', readOnly: ctx.readOnly, who: describeIdentity(ctx.identity) };
+  if (s) return { ...s, readOnly: s.readOnly || ctx.readOnly, procedure: ctx.procName };
+  return {
+    uri: ctx.uri ?? 'qemu:///system',
+    readOnly: ctx.readOnly,
+    who: describeIdentity(ctx.identity),
+    identity: ctx.identity,
+    procedure: ctx.procName,
+  };
 }
 
 function checkMax(n: number, what: string): number {
@@ -54,35 +60,35 @@ export function domainHandlers(driver: VBoxDriver, table = new HandlerTable()): 
     })
     .on(Proc.NODE_GET_SECURITY_MODEL, () => driver.nodeGetSecurityModel())
     // lists
-    .on(Proc.CONNECT_LIST_ALL_DOMAINS, async (a) => {
-      const doms = await driver.listAllDomains(a.flags);
+    .on(Proc.CONNECT_LIST_ALL_DOMAINS, async (a, ctx) => {
+      const doms = await driver.listAllDomains(a.flags, sessionOf(ctx));
       return { domains: a.need_results ? doms.slice(0, REMOTE_DOMAIN_LIST_MAX).map(toWire) : [], ret: doms.length };
     })
-    .on(Proc.CONNECT_NUM_OF_DOMAINS, async () => ({ num: await driver.numOfDomains() }))
-    .on(Proc.CONNECT_LIST_DOMAINS, async (a) => ({ ids: await driver.listDomainIds(checkMax(a.maxids, 'maxids')) }))
-    .on(Proc.CONNECT_NUM_OF_DEFINED_DOMAINS, async () => ({ num: await driver.numOfDefinedDomains() }))
-    .on(Proc.CONNECT_LIST_DEFINED_DOMAINS, async (a) => ({
-      names: await driver.listDefinedDomains(checkMax(a.maxnames, 'maxnames')),
+    .on(Proc.CONNECT_NUM_OF_DOMAINS, async (_a, ctx) => ({ num: await driver.numOfDomains(sessionOf(ctx)) }))
+    .on(Proc.CONNECT_LIST_DOMAINS, async (a, ctx) => ({ ids: await driver.listDomainIds(checkMax(a.maxids, 'maxids'), sessionOf(ctx)) }))
+    .on(Proc.CONNECT_NUM_OF_DEFINED_DOMAINS, async (_a, ctx) => ({ num: await driver.numOfDefinedDomains(sessionOf(ctx)) }))
+    .on(Proc.CONNECT_LIST_DEFINED_DOMAINS, async (a, ctx) => ({
+      names: await driver.listDefinedDomains(checkMax(a.maxnames, 'maxnames'), sessionOf(ctx)),
     }))
     // lookups
-    .on(Proc.DOMAIN_LOOKUP_BY_NAME, async (a) => ({ dom: toWire(await driver.lookupByName(a.name)) }))
-    .on(Proc.DOMAIN_LOOKUP_BY_ID, async (a) => ({ dom: toWire(await driver.lookupById(a.id)) }))
-    .on(Proc.DOMAIN_LOOKUP_BY_UUID, async (a) => ({ dom: toWire(await driver.lookupByUuid(uuidFromBytes(a.uuid))) }))
+    .on(Proc.DOMAIN_LOOKUP_BY_NAME, async (a, ctx) => ({ dom: toWire(await driver.lookupByName(a.name, sessionOf(ctx))) }))
+    .on(Proc.DOMAIN_LOOKUP_BY_ID, async (a, ctx) => ({ dom: toWire(await driver.lookupById(a.id, sessionOf(ctx))) }))
+    .on(Proc.DOMAIN_LOOKUP_BY_UUID, async (a, ctx) => ({ dom: toWire(await driver.lookupByUuid(uuidFromBytes(a.uuid), sessionOf(ctx))) }))
     // queries
-    .on(Proc.DOMAIN_GET_STATE, async (a) => driver.getState(dom(a.dom), a.flags))
-    .on(Proc.DOMAIN_GET_INFO, async (a) => driver.getInfo(dom(a.dom)))
-    .on(Proc.DOMAIN_GET_OS_TYPE, async (a) => ({ type: await driver.getOsType(dom(a.dom)) }))
-    .on(Proc.DOMAIN_IS_ACTIVE, async (a) => ({ active: b(await driver.isActive(dom(a.dom))) }))
-    .on(Proc.DOMAIN_IS_PERSISTENT, async (a) => ({ persistent: b(await driver.isPersistent(dom(a.dom))) }))
-    .on(Proc.DOMAIN_IS_UPDATED, async (a) => ({ updated: b(await driver.isUpdated(dom(a.dom))) }))
-    .on(Proc.DOMAIN_HAS_MANAGED_SAVE_IMAGE, async (a) => ({
-      result: b(await driver.hasManagedSaveImage(dom(a.dom), a.flags)),
+    .on(Proc.DOMAIN_GET_STATE, async (a, ctx) => driver.getState(dom(a.dom), a.flags, sessionOf(ctx)))
+    .on(Proc.DOMAIN_GET_INFO, async (a, ctx) => driver.getInfo(dom(a.dom), sessionOf(ctx)))
+    .on(Proc.DOMAIN_GET_OS_TYPE, async (a, ctx) => ({ type: await driver.getOsType(dom(a.dom), sessionOf(ctx)) }))
+    .on(Proc.DOMAIN_IS_ACTIVE, async (a, ctx) => ({ active: b(await driver.isActive(dom(a.dom), sessionOf(ctx))) }))
+    .on(Proc.DOMAIN_IS_PERSISTENT, async (a, ctx) => ({ persistent: b(await driver.isPersistent(dom(a.dom), sessionOf(ctx))) }))
+    .on(Proc.DOMAIN_IS_UPDATED, async (a, ctx) => ({ updated: b(await driver.isUpdated(dom(a.dom), sessionOf(ctx))) }))
+    .on(Proc.DOMAIN_HAS_MANAGED_SAVE_IMAGE, async (a, ctx) => ({
+      result: b(await driver.hasManagedSaveImage(dom(a.dom), a.flags, sessionOf(ctx))),
     }))
-    .on(Proc.DOMAIN_GET_AUTOSTART, async (a) => ({ autostart: b(await driver.getAutostart(dom(a.dom))) }))
-    .on(Proc.DOMAIN_GET_SECURITY_LABEL, async (a) => driver.getSecurityLabel(dom(a.dom)))
-    .on(Proc.DOMAIN_GET_MESSAGES, async (a) => ({ msgs: await driver.getMessages(dom(a.dom), a.flags) }))
-    .on(Proc.DOMAIN_SNAPSHOT_NUM, async (a) => ({ num: await driver.snapshotNum(dom(a.dom), a.flags) }))
-    .on(Proc.DOMAIN_GET_XML_DESC, async (a) => ({ xml: await driver.getXmlDesc(dom(a.dom), a.flags) }))
+    .on(Proc.DOMAIN_GET_AUTOSTART, async (a, ctx) => ({ autostart: b(await driver.getAutostart(dom(a.dom), sessionOf(ctx))) }))
+    .on(Proc.DOMAIN_GET_SECURITY_LABEL, async (a, ctx) => driver.getSecurityLabel(dom(a.dom), sessionOf(ctx)))
+    .on(Proc.DOMAIN_GET_MESSAGES, async (a, ctx) => ({ msgs: await driver.getMessages(dom(a.dom), a.flags, sessionOf(ctx)) }))
+    .on(Proc.DOMAIN_SNAPSHOT_NUM, async (a, ctx) => ({ num: await driver.snapshotNum(dom(a.dom), a.flags, sessionOf(ctx)) }))
+    .on(Proc.DOMAIN_GET_XML_DESC, async (a, ctx) => ({ xml: await driver.getXmlDesc(dom(a.dom), a.flags, sessionOf(ctx)) }))
     // lifecycle
     .on(Proc.DOMAIN_CREATE, async (a, ctx) => {
       await driver.create(sessionOf(ctx), dom(a.dom), 0);
