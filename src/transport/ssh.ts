@@ -149,7 +149,12 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
               ctx.accept(); // "PK_OK": the client may now sign with it
               return;
             }
-            const ok = k.parsed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true;
+            let ok = false;
+            try {
+              ok = k.parsed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true;
+            } catch {
+              ok = false;
+            }
             if (!ok) {
               void fail(ctx, 'bad signature');
               return;
@@ -198,7 +203,7 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
           let used = false;
           const refuseReq = (what: string) => (acc: unknown, rej?: () => void) => {
             log.info(`ssh: refused ${what} request`, { who: identity && describeIdentity(identity) });
-            if (typeof rej === 'function') rej();
+            no(rej);
           };
           session.on('pty', refuseReq('pty'));
           session.on('x11', refuseReq('x11'));
@@ -208,17 +213,18 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
           session.on('signal', refuseReq('signal'));
           session.on('subsystem', (acc, rej, info) => {
             log.info('ssh: refused subsystem', { name: info.name, who: identity && describeIdentity(identity) });
-            rej();
+            no(rej);
           });
-          session.on('sftp', (acc, rej) => rej());
+          session.on('sftp', (acc, rej) => no(rej));
           session.on('shell', (acc) => {
             counters.refusedCommands++;
             log.warn('ssh: refused shell', { who: identity && describeIdentity(identity) });
-            refuseChannel(acc(), REFUSE_SHELL);
+            const ch = acc();
+            if (ch) refuseChannel(ch, REFUSE_SHELL);
           });
           session.on('exec', (acc, rej, info) => {
             if (used) {
-              rej();
+              no(rej);
               return;
             }
             used = true;
@@ -256,15 +262,15 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
       // Port forwarding / streamlocal / global requests: always refused.
       conn.on('tcpip', (acc, rej, info) => {
         log.warn('ssh: refused port forwarding', { address, dest: `${info.destIP}:${info.destPort}` });
-        rej();
+        no(rej);
       });
       conn.on('openssh.streamlocal', (acc, rej) => {
         log.warn('ssh: refused unix socket forwarding', { address });
-        rej();
+        no(rej);
       });
       conn.on('request', (acc, rej, name) => {
         log.warn('ssh: refused global request', { address, name });
-        rej?.();
+        no(rej);
       });
       conn.on('error', (err: Error) => {
         log.debug('ssh: connection error', { address, error: err.message });
@@ -344,6 +350,11 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
         tcp.close(() => resolve());
       }),
   };
+}
+
+/** ssh2 passes no reject function when the client wants no reply. */
+function no(reject: unknown): void {
+  if (typeof reject === 'function') (reject as () => void)();
 }
 
 function refuseChannel(ch: ServerChannel, message: string): void {
