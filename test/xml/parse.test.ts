@@ -327,6 +327,28 @@ describe('malformed XML gets libvirt\'s XML error shape', () => {
     expect(err!.message).not.toContain('root:'); // never the contents of a local file
   });
 
+  test('pathological documents (huge element counts, deep nesting) are refused fast with code 27', () => {
+    const head = "<domain type='vbox'><name>a</name><memory>1024</memory><os><type>hvm</type></os><metadata>";
+    const cases: Array<[string, RegExp]> = [
+      [head + '<x>'.repeat(200_000) + '</x>'.repeat(200_000) + '</metadata></domain>', /deeper than 128 levels/],
+      [head + '<x/>'.repeat(500_000) + '</metadata></domain>', /more than 20000 elements/],
+    ];
+    for (const [xml, msg] of cases) {
+      let err: LibvirtError | undefined;
+      try { parseDomainXml(xml); } catch (e) { err = e as LibvirtError; }
+      expect(err?.code).toBe(27);
+      expect(err!.message).toMatch(msg);
+    }
+    // a realistic large definition still parses: 36 NICs and 100 disks
+    const many = head.replace('<metadata>', '<devices>')
+      + Array.from({ length: 36 }, (_, i) => `<interface type='user'><mac address='08:00:27:00:00:${i.toString(16).padStart(2, '0')}'/></interface>`).join('')
+      + Array.from({ length: 100 }, (_, i) => `<disk type='file' device='disk'><source file='/d/${i}.vdi'/><target dev='sd${String.fromCharCode(97 + (i % 26))}${i >= 26 ? String.fromCharCode(97 + Math.floor(i / 26)) : ''}'/></disk>`).join('')
+      + '</devices></domain>';
+    const def = parseDomainXml(many);
+    expect(def.interfaces).toHaveLength(36);
+    expect(def.disks).toHaveLength(100);
+  });
+
   test('wrong root and missing pieces → code 27 XML error', () => {
     for (const [xml, msg] of [
       ['<pool/>', /expected root element <domain>/],

@@ -10,12 +10,44 @@ export type El = XElement;
 
 /** Largest XML document we accept from a client (libvirt caps RPC strings at 4 MiB). */
 export const MAX_XML_BYTES = 4 * 1024 * 1024;
+/** More elements or deeper nesting than any real definition has: refused before parsing (the DOM parser is slow on them). */
+export const MAX_XML_ELEMENTS = 20_000;
+export const MAX_XML_DEPTH = 128;
+
+/**
+ * A linear pre-scan counting start tags and nesting depth (approximate: it does
+ * not parse attributes, which is enough for a limit). Keeps one client's
+ * pathological document from blocking the event loop for everybody.
+ */
+export function checkXmlSize(kind: XmlKind, text: string): void {
+  let elements = 0;
+  let depth = 0;
+  let maxDepth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    if (text.charCodeAt(i) !== 60 /* < */) continue;
+    const c = text.charCodeAt(i + 1);
+    if (c === 47 /* / */) { depth--; continue; }
+    if (c === 33 /* ! */ || c === 63 /* ? */) continue;
+    elements++;
+    const end = text.indexOf('>', i + 1);
+    if (end < 0) break;
+    if (text.charCodeAt(end - 1) !== 47 /* / */) {
+      depth++;
+      if (depth > maxDepth) maxDepth = depth;
+    }
+    i = end;
+    if (elements > MAX_XML_ELEMENTS) throw xmlError(kind, `document has more than ${MAX_XML_ELEMENTS} elements`);
+    if (maxDepth > MAX_XML_DEPTH) throw xmlError(kind, `document nests elements deeper than ${MAX_XML_DEPTH} levels`);
+  }
+}
 
 /** Parse `text` and return its root element, checking the root's name. */
 export function parseXmlRoot(kind: XmlKind, text: string, rootName: string | string[]): El {
   if (typeof text !== 'string') throw xmlSyntaxError(kind, 1, 'Document is empty');
   if (text.length > MAX_XML_BYTES) throw xmlError(kind, `document larger than ${MAX_XML_BYTES} bytes`);
   if (text.trim() === '') throw xmlSyntaxError(kind, 1, 'Document is empty');
+  checkXmlSize(kind, text);
   let firstError: { line: number; message: string } | undefined;
   let doc;
   try {
