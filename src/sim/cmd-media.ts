@@ -13,6 +13,7 @@ import { SITES, SimFailure, comError, errorLines, getOptError, lockedForSession,
 import { GetOpt, type OptDef } from './getopt.js';
 import { ONLINE_STATES, settle, emptyDvd, type Attachment, type Machine, type StorageController } from './machine.js';
 import type { HostOnlyIf, Medium, Registry, RegistryMachine } from './store.js';
+import { mkdirp } from './store.js';
 import { USAGE } from './usage.js';
 import { writeCollision } from './cmd-vm.js';
 
@@ -449,7 +450,7 @@ async function cmdCreateMedium(ctx: Ctx, args: string[]): Promise<void> {
     if (o.diffparent !== undefined) {
       parent = openMedium(ctx, reg, String(o.diffparent), 'hdd').uuid;
     }
-    fs.mkdirSync(path.dirname(p), { recursive: true });
+    mkdirp(path.dirname(p));
     fs.writeFileSync(p, `<<< vboxsim ${format} image, ${sizeMB} MB >>>\n`);
     reg.media.push({ uuid, path: p, kind, format, sizeMB: parent ? reg.media.find((m) => m.uuid === parent)!.sizeMB : sizeMB, variant, parent });
   });

@@ -34,6 +34,7 @@ import {
   type Machine,
 } from './machine.js';
 import type { LockOwner, RegistryMachine } from './store.js';
+import { mkdirp } from './store.js';
 import { USAGE } from './usage.js';
 import { listMore } from './cmd-media.js';
 import { listHost } from './cmd-host.js';
@@ -878,7 +879,7 @@ export async function cmdControlVm(ctx: Ctx, args: string[]): Promise<void> {
         m.stateFile = file;
         m.unlockedAt = ctx.now() + ctx.settings.unlockMs;
       });
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      mkdirp(path.dirname(file));
       fs.writeFileSync(file, 'vboxsim saved state\n');
       ctx.err(PROGRESS);
       return;

@@ -25,7 +25,7 @@ import {
   parseUuid,
 } from './errors.js';
 import { SettingsError, loadSettings, userHome, type FaultSpec, type SimSettings } from './settings.js';
-import { SimStore } from './store.js';
+import { SimStore, mkdirp } from './store.js';
 import { cmdControlVm, cmdCreateVm, cmdDiscardState, cmdList, cmdModifyVm, cmdShowVmInfo, cmdStartVm, cmdUnregisterVm } from './cmd-vm.js';
 import { USAGE } from './usage.js';
 import { COMMANDS as MEDIA_COMMANDS } from './cmd-media.js';
@@ -139,7 +139,7 @@ function garbage(): string {
 function logInvocation(s: SimSettings, entry: Record<string, unknown>): void {
   if (!s.log) return;
   try {
-    fs.mkdirSync(path.dirname(s.logFile), { recursive: true });
+    mkdirp(path.dirname(s.logFile));
     fs.appendFileSync(s.logFile, JSON.stringify(entry) + '\n');
   } catch {
     /* logging must never break a command */
@@ -171,6 +171,14 @@ export async function runVBoxManage(argv: string[], env: Record<string, string |
 
 async function runInner(argv: string[], env: Record<string, string | undefined>, home: string, settings: SimSettings): Promise<SimResult> {
   const store = new SimStore(home);
+  try {
+    mkdirp(home);
+    fs.accessSync(home, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    if (!argv.some((a) => a === '--version' || a === '-v' || a === '-V')) {
+      return { stdout: '', stderr: `VBoxManage: error: Failed to initialize COM because the global settings directory '${home}' is not accessible!\n`, exitCode: 1 };
+    }
+  }
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;

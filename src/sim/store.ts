@@ -143,7 +143,7 @@ function tryCreateLock(file: string, kind: string, command?: string): LockOwner 
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
+        mkdirp(path.dirname(file));
         continue;
       }
       if (code !== 'EEXIST') throw e;
@@ -175,8 +175,34 @@ function releaseLock(file: string, owner: LockOwner): void {
   }
 }
 
+/**
+ * mkdir -p without fs.mkdirSync's `recursive` (which spins forever on some
+ * pseudo file systems, e.g. below /proc, in Node 20).
+ */
+export function mkdirp(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (fs.statSync(dir).isDirectory()) return;
+      throw e;
+    }
+    if (code !== 'ENOENT') throw e;
+  }
+  const parent = path.dirname(dir);
+  if (parent === dir) throw new Error(`cannot create ${dir}`);
+  mkdirp(parent);
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
 export function atomicWrite(file: string, data: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  mkdirp(path.dirname(file));
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);

@@ -47,6 +47,15 @@ describe('global behaviour', () => {
     expect(r.stderr).toContain('VBoxManage: error: Unknown option: --bogus\nUsage - Show configuration information');
   });
 
+  test('an unusable VBOX_USER_HOME: the COM initialisation error, exit 1 (--version still works)', async () => {
+    const file = path.join(h.dir, 'plain-file');
+    fs.writeFileSync(file, 'x');
+    const home = path.join(file, 'home');
+    const r = await h.run(['list', 'vms'], { VBOX_USER_HOME: home });
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `VBoxManage: error: Failed to initialize COM because the global settings directory '${home}' is not accessible!\n` });
+    expect((await h.run(['--version'], { VBOX_USER_HOME: home })).code).toBe(0);
+  });
+
   test('a command without arguments prints its usage on stdout and exits 1', async () => {
     const r = await h.run(['showvminfo']);
     expect(r.code).toBe(1);
