@@ -5,7 +5,7 @@
  * (Needs a built dist/: `npm test` builds first.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,54 @@ describe('vboxvirt serve + real virsh', () => {
   test('every change is logged at info with who asked', () => {
     expect(s.stderr()).toMatch(/info destroy vm-off: ok .*"who":"tcp:127\.0\.0\.1:\d+"/);
     expect(s.stderr()).toMatch(/info start vm-off: ok/);
+  });
+});
+
+describe('policy and audit through the CLI (unix socket listener)', () => {
+  test('a policy hides and protects VMs; every change lands in the audit log', async () => {
+    const sock = path.join(home, 'sock');
+    const policy = path.join(home, 'policy.json');
+    const audit = path.join(home, 'audit.log');
+    await writeFile(policy, JSON.stringify({ default: 'deny', rules: [{ name: 'ops', match: { transport: 'unix' }, see: ['name:vm-*'], change: ['name:vm-off'] }] }));
+    const child = start(['serve', '--backend', 'sim', '--sim-home', home, '--listen-unix', sock, '--policy', policy, '--audit-log', audit, '--state-dir', path.join(home, 'state')]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    while (!/listening unix /.test(out)) {
+      if (child.exitCode !== null) throw new Error('vboxvirt exited');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(out).toBe(`listening unix ${sock}\n`);
+    const uri = `qemu+unix:///system?socket=${sock}`;
+    const names = (await virshOk(['list', '--all', '--name'], { uri })).split('\n').filter(Boolean).sort();
+    expect(names).toEqual(['vm-off', 'vm-on']);
+    const hidden = await virsh(['domstate', 'odd name; "quoted"'], { uri });
+    expect(hidden.stderr).toContain('failed to get domain');
+    const denied = await virsh(['destroy', 'vm-on'], { uri });
+    expect(denied.rc).toBe(1);
+    expect(denied.stderr).toMatch(/error: access denied: unix:local may not change domain 'vm-on'/);
+    await virshOk(['start', 'vm-off'], { uri });
+    await virshOk(['destroy', 'vm-off'], { uri });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = (await readFile(audit, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.procedure, (l.vm as { name: string }).name, l.result])).toEqual([
+      ['DOMAIN_DESTROY', 'vm-on', 'error'],
+      ['DOMAIN_CREATE', 'vm-off', 'ok'],
+      ['DOMAIN_DESTROY', 'vm-off', 'ok'],
+    ]);
+    expect(lines[0]).toMatchObject({ transport: 'unix', error: { code: 88 } });
+  });
+});
+
+describe('--stdio (libvirt ext transport)', () => {
+  test('virsh -c qemu+ext:///system?command=… talks to one daemon on stdin/stdout', async () => {
+    const script = path.join(home, 'vboxvirt-stdio.sh');
+    const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    await writeFile(script, `#!/bin/sh\nexec ${q(process.execPath)} ${q(VBOXVIRT)} serve --stdio --backend sim --sim-home ${q(home)} --log-level warn\n`, { mode: 0o755 });
+    const uri = `qemu+ext:///system?command=${script}`;
+    expect((await virshOk(['domstate', 'vm-on'], { uri })).trim()).toBe('running');
+    expect((await virshOk(['list', '--all', '--name'], { uri })).split('\n').filter(Boolean)).toHaveLength(3);
   });
 });
 
