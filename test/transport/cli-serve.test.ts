@@ -103,6 +103,13 @@ test('the local unix socket sees everything but may change nothing (access denie
   expect(r.rc).toBe(1);
   expect(r.stderr).toMatch(/access denied/);
   expect(await sim.state('node1')).toBe('running');
+  const denied = await waitFor('the audit line of the refused change', async () => {
+    const text = await readFile(auditFile, 'utf8').catch(() => '');
+    return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.transport === 'unix' && l.result === 'error');
+  });
+  expect(denied).toMatchObject({ address: 'local', procedure: 'DOMAIN_DESTROY', vm: { name: 'node1' }, error: { code: 88 } });
+  expect((denied.error as { message: string }).message).toMatch(/access denied/);
 });
 
 test('`vboxvirt serve --stdio` serves one connection (ext transport), policy applies, nothing on stdout but RPC', async () => {
