@@ -241,7 +241,7 @@ export const PROCEDURES = {
   [Proc.STORAGE_POOL_DEFINE_XML]: def(Proc.STORAGE_POOL_DEFINE_XML, S.StoragePoolDefineXmlArgs, S.StoragePoolDefineXmlRet, W),
   [Proc.STORAGE_POOL_CREATE]: def(Proc.STORAGE_POOL_CREATE, S.StoragePoolCreateArgs, S.Void, W),
   [Proc.STORAGE_POOL_BUILD]: def(Proc.STORAGE_POOL_BUILD, S.StoragePoolBuildArgs, S.Void, W),
-  [Proc.STORAGE_POOL_REFRESH]: def(Proc.STORAGE_POOL_REFRESH, S.StoragePoolRefreshArgs, S.Void),
+  [Proc.STORAGE_POOL_REFRESH]: def(Proc.STORAGE_POOL_REFRESH, S.StoragePoolRefreshArgs, S.Void, W),
   [Proc.STORAGE_POOL_NUM_OF_VOLUMES]: def(Proc.STORAGE_POOL_NUM_OF_VOLUMES, S.StoragePoolNumOfVolumesArgs, S.StoragePoolNumOfVolumesRet),
   [Proc.STORAGE_POOL_LIST_VOLUMES]: def(Proc.STORAGE_POOL_LIST_VOLUMES, S.StoragePoolListVolumesArgs, S.StoragePoolListVolumesRet),
   [Proc.STORAGE_POOL_LIST_ALL_VOLUMES]: def(Proc.STORAGE_POOL_LIST_ALL_VOLUMES, S.StoragePoolListAllVolumesArgs, S.StoragePoolListAllVolumesRet),
