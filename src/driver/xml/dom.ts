@@ -24,8 +24,7 @@ export function checkXmlSize(kind: XmlKind, text: string): void {
   let depth = 0;
   let maxDepth = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    if (text.charCodeAt(i) !== 60 /* < */) continue;
+  for (let i = text.indexOf('<'); i >= 0 && i < n; i = text.indexOf('<', i + 1)) {
     const c = text.charCodeAt(i + 1);
     if (c === 47 /* / */) { depth--; continue; }
     if (c === 33 /* ! */ || c === 63 /* ? */) continue;
