@@ -384,6 +384,21 @@ describe('disks through define and attach-disk', () => {
   });
 });
 
+describe('names', () => {
+  test('a new VM may have a name that is not a virsh word: it is presented under its alias', async () => {
+    const file = path.join(work, 'spaced.xml');
+    fs.writeFileSync(file, "<domain type='vbox'><name>My Lab VM</name><uuid>abcdef01-2345-4678-89ab-cdef01234567</uuid><memory unit='MiB'>128</memory><os><type arch='x86_64'>hvm</type></os></domain>");
+    const out = await virshOk(['define', file], { uri });
+    expect(out).toContain("Domain 'My-Lab-VM-abcdef01' defined from");
+    expect((await sim.info('My Lab VM')).UUID).toBe('abcdef01-2345-4678-89ab-cdef01234567');
+    fs.writeFileSync(file, "<domain type='vbox'><name>a/b</name><memory unit='MiB'>128</memory><os><type>hvm</type></os></domain>");
+    const bad = await virsh(['define', file], { uri });
+    expect(bad.rc).toBe(1);
+    expect(bad.stderr).toContain("XML error: name 'a/b' cannot contain '/'");
+    await virshOk(['undefine', 'My-Lab-VM-abcdef01'], { uri });
+  });
+});
+
 describe('saved VMs', () => {
   test('define on a saved VM is kept pending; undefine needs --managed-save, which discards the state', async () => {
     await sim.createVm('vm5', { memoryMb: 256, cpus: 1, start: true });

@@ -21,7 +21,7 @@ import type { Logger } from '../../log.js';
 import { describeIdentity } from '../../transport/types.js';
 import type { OpContext, VBoxHost, VmInfo } from '../../vbox/types.js';
 import { VBoxError } from '../../vbox/types.js';
-import { uuidFromBytes, uuidToBytes, isSafeName } from '../names.js';
+import { uuidFromBytes, uuidToBytes } from '../names.js';
 import { domainCapabilitiesXml, DomainCapabilitiesError, DEFAULT_EMULATOR, kernelArch } from '../xml/capabilities.js';
 import { domainXml } from '../xml/domain.js';
 import { busOfController, placeDisks, suffixToIndex, type Namespace } from '../xml/mapping.js';
@@ -96,6 +96,17 @@ function vboxToLibvirt(err: unknown, what: string): LibvirtError {
     }
   }
   return LibvirtError.internalError(err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * Names VirtualBox can take (its name is also the VM folder's name). Names that
+ * are not safe virsh words are fine: the driver presents them under an alias.
+ */
+function checkVBoxName(name: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (name.length > 200 || /[\u0000-\u001f\u007f/\\]/.test(name) || name.trim() === '' || name === '.' || name === '..') {
+    throw LibvirtError.invalidArg(`domain name '${name}' cannot be used for a VirtualBox VM (no '/', '\\' or control characters, at most 200 characters)`);
+  }
 }
 
 /** Everything storageHandlers keeps between calls (exposed for the driver and tests). */
@@ -176,9 +187,7 @@ export class StorageService {
     const vm = await host.getVm(uuid, { fresh: true }).catch((e) => { throw vboxToLibvirt(e, `no domain with matching uuid '${uuid}'`); });
     const changes = changesForExisting(vm, def, await this.defineContext(def, current.name));
     if (changes.name !== undefined) {
-      if (!isSafeName(changes.name)) {
-        throw LibvirtError.invalidArg(`domain name '${changes.name}' is not a plain word (letters, digits, '.', '_', '-')`);
-      }
+      checkVBoxName(changes.name);
       const clash = await domains.lookupByName(changes.name).catch(() => undefined);
       if (clash && clash.uuid !== uuid) throw LibvirtError.operationFailed(`domain '${changes.name}' already exists with uuid ${clash.uuid}`);
     }
@@ -211,9 +220,7 @@ export class StorageService {
 
   private async createNew(def: DomainDef, op: OpContext): Promise<DomainRefLike> {
     const { host, domains } = this.deps;
-    if (!isSafeName(def.name)) {
-      throw LibvirtError.invalidArg(`domain name '${def.name}' is not a plain word (letters, digits, '.', '_', '-'; not all digits, not UUID-shaped)`);
-    }
+    checkVBoxName(def.name);
     const plan = planNewVm(def, await this.defineContext(def));
     if (plan.chipset && plan.chipset !== 'piix3') {
       throw configUnsupported(`machine type '${def.machine ?? def.arch}' for a new VM (the backend creates PIIX3 'pc' machines only)`);
