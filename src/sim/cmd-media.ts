@@ -667,6 +667,63 @@ async function cmdNatNetwork(ctx: Ctx, args: string[]): Promise<void> {
   });
 }
 
+async function cmdDhcpServer(ctx: Ctx, args: string[]): Promise<void> {
+  const sub = args[0]!;
+  if (!['add', 'modify', 'remove', 'restart', 'start', 'stop', 'findlease'].includes(sub)) {
+    throw syntaxError(`Unknown subcommand: ${sub}`, USAGE.dhcpserver);
+  }
+  const g = new GetOpt(args, [
+    { id: 'network', names: ['--network', '--netname'], kind: 'string' },
+    { id: 'interface', names: ['--interface', '--ifname'], kind: 'string' },
+    { id: 'ip', names: ['--server-ip', '--ip'], kind: 'string' },
+    { id: 'mask', names: ['--netmask'], kind: 'string' },
+    { id: 'lower', names: ['--lower-ip', '--lowerip'], kind: 'string' },
+    { id: 'upper', names: ['--upper-ip', '--upperip'], kind: 'string' },
+    { id: 'enable', names: ['--enable'], kind: 'none' },
+    { id: 'disable', names: ['--disable'], kind: 'none' },
+  ], 1);
+  const o: Record<string, string | boolean> = {};
+  for (let it = g.next(); it; it = g.next()) {
+    if (it.type === 'error') throw getOptError(it.message, USAGE.dhcpserver);
+    if (it.type === 'arg') throw getOptError(`Invalid parameter '${it.value}'`, USAGE.dhcpserver);
+    o[it.def.id] = it.def.kind === 'none' ? true : it.value;
+  }
+  if (typeof o.network === 'string' && typeof o.interface === 'string') throw syntaxError('Either --network or --interface, not both', USAGE.dhcpserver);
+  await ctx.commandDelay();
+  await ctx.store.updateRegistry((reg) => {
+    let net: string;
+    if (typeof o.interface === 'string') {
+      if (!reg.hostonlyifs.some((h) => h.name === o.interface)) throw new SimFailure(errorLines(`Failed to locate host-only interface '${o.interface}'`), 2);
+      net = `HostInterfaceNetworking-${o.interface}`;
+    } else if (typeof o.network === 'string') net = o.network;
+    else throw syntaxError('You need to specify either --network or --interface to identify the DHCP server', USAGE.dhcpserver);
+    const cur = reg.dhcpservers.find((d) => d.networkName === net);
+    if (sub === 'add') {
+      if (cur) throw new SimFailure(errorLines('DHCP server already exists'), 2);
+      if (typeof o.ip !== 'string' || typeof o.mask !== 'string' || typeof o.lower !== 'string' || typeof o.upper !== 'string') {
+        throw syntaxError('Missing required option: --server-ip, --netmask, --lower-ip and --upper-ip', USAGE.dhcpserver);
+      }
+      reg.dhcpservers.push({ networkName: net, ip: o.ip, mask: o.mask, lower: o.lower, upper: o.upper, enabled: o.disable !== true });
+      return;
+    }
+    if (!cur) {
+      const what = typeof o.interface === 'string'
+        ? `Failed to find DHCP server for host-only interface '${o.interface}' (network '${net}')`
+        : `Failed to find DHCP server for network '${net}'`;
+      throw new SimFailure(errorLines(what), 2);
+    }
+    if (sub === 'remove') reg.dhcpservers = reg.dhcpservers.filter((d) => d !== cur);
+    if (sub === 'modify') {
+      if (typeof o.ip === 'string') cur.ip = o.ip;
+      if (typeof o.mask === 'string') cur.mask = o.mask;
+      if (typeof o.lower === 'string') cur.lower = o.lower;
+      if (typeof o.upper === 'string') cur.upper = o.upper;
+      if (o.enable) cur.enabled = true;
+      if (o.disable) cur.enabled = false;
+    }
+  });
+}
+
 function globMatch(pat: string, s: string): boolean {
   const re = new RegExp('^' + pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
   return re.test(s);
@@ -727,6 +784,20 @@ export async function listMore(ctx: Ctx, sub: string, long: boolean): Promise<bo
     case 'natnets':
       ctx.out(reg.natnets.map((n) => natNetText(n, long)).join(''));
       return true;
+    case 'dhcpservers':
+      ctx.out(
+        reg.dhcpservers
+          .map(
+            (d) =>
+              `NetworkName:    ${d.networkName}\nDhcpd IP:       ${d.ip}\nLowerIPAddress: ${d.lower}\nUpperIPAddress: ${d.upper}\n` +
+              `NetworkMask:    ${d.mask}\nEnabled:        ${d.enabled ? 'Yes' : 'No'}\nGlobal Configuration:\n` +
+              '    minLeaseTime:     default\n    defaultLeaseTime: default\n    maxLeaseTime:     default\n' +
+              `    Forced options:   None\n    Suppressed opts.: None\n        1/legacy: ${d.mask}\n` +
+              'Groups:               None\nIndividual Configs:   None\n',
+          )
+          .join('\n'),
+      );
+      return true;
     default:
       return false;
   }
@@ -740,4 +811,5 @@ export const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<void
   showmediuminfo: (ctx, args) => mediumCommand(ctx, args, 'showmediuminfo'),
   hostonlyif: cmdHostOnlyIf,
   natnetwork: cmdNatNetwork,
+  dhcpserver: cmdDhcpServer,
 };

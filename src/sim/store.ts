@@ -50,11 +50,21 @@ export interface NatNet {
   ipv6: boolean;
 }
 
+export interface DhcpServer {
+  networkName: string;
+  ip: string;
+  mask: string;
+  lower: string;
+  upper: string;
+  enabled: boolean;
+}
+
 export interface Registry {
   machines: RegistryMachine[];
   media: Medium[];
   hostonlyifs: HostOnlyIf[];
   natnets: NatNet[];
+  dhcpservers: DhcpServer[];
 }
 
 export interface SeedMachine {
@@ -74,7 +84,7 @@ export interface SeedMachine {
 }
 
 export function emptyRegistry(): Registry {
-  return { machines: [], media: [], hostonlyifs: [], natnets: [] };
+  return { machines: [], media: [], hostonlyifs: [], natnets: [], dhcpservers: [] };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -124,6 +124,18 @@ export const USAGE: Record<string, string> = {
     '',
     'VBoxManage hostonlyif remove <ifname>',
   ),
+  dhcpserver: usage(
+    'DHCP server management',
+    'VBoxManage dhcpserver add < --network=netname | --interface=ifname >',
+    '    --server-ip=address --netmask=mask --lower-ip=address --upper-ip=address',
+    '    < --enable | --disable >',
+    '',
+    'VBoxManage dhcpserver modify < --network=netname | --interface=ifname >',
+    '    [--server-ip=address] [--netmask=mask] [--lower-ip=address]',
+    '    [--upper-ip=address] [ --enable | --disable ]',
+    '',
+    'VBoxManage dhcpserver remove < --network=netname | --interface=ifname >',
+  ),
   natnetwork: usage(
     'Create, modify, and manage a NAT network',
     'VBoxManage natnetwork add [--disable | --enable] <--netname=name>',

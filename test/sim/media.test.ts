@@ -153,3 +153,24 @@ test('host listings: hostinfo, systemproperties (default machine folder), bridge
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('VBoxManage: error: Unknown subcommand "nothing".\n');
 });
+
+test('DHCP servers: add for a host-only interface and a named network, list, modify, remove', async () => {
+  await h.ok(['hostonlyif', 'create']);
+  await h.ok(['dhcpserver', 'add', '--interface', 'vboxnet0', '--server-ip', '192.168.56.100', '--netmask', '255.255.255.0', '--lower-ip', '192.168.56.101', '--upper-ip', '192.168.56.254', '--enable']);
+  await h.ok(['dhcpserver', 'add', '--network=maas', '--server-ip=10.0.0.2', '--netmask=255.255.255.0', '--lower-ip=10.0.0.10', '--upper-ip=10.0.0.99', '--disable']);
+  const list = await h.ok(['list', 'dhcpservers']);
+  const blocks = list.split('\n\n');
+  expect(blocks).toHaveLength(2);
+  expect(blocks[0]).toMatch(/^NetworkName: {4}HostInterfaceNetworking-vboxnet0\nDhcpd IP: {7}192\.168\.56\.100\nLowerIPAddress: 192\.168\.56\.101\nUpperIPAddress: 192\.168\.56\.254\nNetworkMask: {4}255\.255\.255\.0\nEnabled: {8}Yes\nGlobal Configuration:\n/);
+  expect(blocks[1]).toContain('NetworkName:    maas\n');
+  expect(blocks[1]).toContain('Enabled:        No\n');
+  const dup = await h.run(['dhcpserver', 'add', '--network', 'maas', '--server-ip', '1.2.3.4', '--netmask', '255.0.0.0', '--lower-ip', '1.2.3.5', '--upper-ip', '1.2.3.6']);
+  expect(dup).toMatchObject({ code: 2, stderr: 'VBoxManage: error: DHCP server already exists\n' });
+  await h.ok(['dhcpserver', 'modify', '--network', 'maas', '--enable']);
+  expect(await h.ok(['list', 'dhcpservers'])).toContain('NetworkName:    maas\nDhcpd IP:       10.0.0.2\nLowerIPAddress: 10.0.0.10\nUpperIPAddress: 10.0.0.99\nNetworkMask:    255.255.255.0\nEnabled:        Yes\n');
+  await h.ok(['dhcpserver', 'remove', '--network', 'maas']);
+  const gone = await h.run(['dhcpserver', 'remove', '--network', 'maas']);
+  expect(gone).toMatchObject({ code: 2, stderr: "VBoxManage: error: Failed to find DHCP server for network 'maas'\n" });
+  const noIf = await h.run(['dhcpserver', 'add', '--interface', 'vboxnet7', '--server-ip', '1.2.3.4', '--netmask', '255.0.0.0', '--lower-ip', '1.2.3.5', '--upper-ip', '1.2.3.6']);
+  expect(noIf).toMatchObject({ code: 2, stderr: "VBoxManage: error: Failed to locate host-only interface 'vboxnet7'\n" });
+});
