@@ -100,6 +100,9 @@ export class RpcConnection {
   private readOnlyFlag: boolean;
   private openUri: string | null = null;
   private readonly connState = new Map<string, unknown>();
+  /** Keepalive PINGs sent to the client / PONGs received from it. */
+  pingsSent = 0;
+  pongsReceived = 0;
 
   constructor(opts: RpcConnectionOptions) {
     this.driver = opts.driver;
@@ -113,7 +116,14 @@ export class RpcConnection {
     this.maxQueued = Math.max(1, opts.maxQueued ?? 256);
     this.keepaliveOpts = opts.keepalive === undefined ? DEFAULT_KEEPALIVE : opts.keepalive;
     this.keepalive = this.keepaliveOpts
-      ? new Keepalive(this.keepaliveOpts, () => this.sendKeepalive(KeepaliveProc.PING), () => this.close('keepalive'))
+      ? new Keepalive(
+          this.keepaliveOpts,
+          () => {
+            this.pingsSent++;
+            this.sendKeepalive(KeepaliveProc.PING);
+          },
+          () => this.close('keepalive'),
+        )
       : null;
     this.readOnlyFlag = !!opts.identity.readOnlyTransport;
   }
@@ -224,7 +234,7 @@ export class RpcConnection {
   private keepaliveMessage(pkt: Packet): void {
     if (pkt.type !== MessageType.MESSAGE || pkt.vers !== KEEPALIVE_PROTOCOL_VERSION) return;
     if (pkt.proc === KeepaliveProc.PING) this.sendKeepalive(KeepaliveProc.PONG);
-    // PONG: touch() already counted it as an answer
+    else if (pkt.proc === KeepaliveProc.PONG) this.pongsReceived++; // touch() already counted it as an answer
   }
 
   private sendKeepalive(proc: number): void {

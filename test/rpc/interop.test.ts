@@ -124,6 +124,28 @@ describe('virsh 9.0', () => {
   });
 });
 
+describe('virsh 9.0 and server keepalive', () => {
+  test('an idle interactive virsh answers our PINGs and its session survives', async () => {
+    const ka = await serveTcp({ handlers }, { keepalive: { interval: 0.2, count: 2 } });
+    try {
+      // commands on stdin (as MAAS types them into the prompt), with idle time in between
+      const script = 'sleep 0.2; echo hostname; sleep 2; echo hostname; sleep 0.2; echo quit';
+      const r = await execa('sh', ['-c', `(${script}) | virsh -c test+tcp://127.0.0.1:${ka.port}/default`], {
+        reject: false, timeout: 30000, env: { LC_ALL: 'C' },
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.match(/vbox-host-1/g)).toHaveLength(2);
+      const c = ka.connections[0];
+      // several PINGs went out during the idle 2 s and virsh answered them (else it would be gone after 2)
+      expect(c.pingsSent).toBeGreaterThanOrEqual(3);
+      expect(c.pongsReceived).toBeGreaterThanOrEqual(3);
+      expect(c.closed).toBe(true);
+    } finally {
+      await ka.close();
+    }
+  });
+});
+
 describe('python3-libvirt 9.0', () => {
   test('concurrent calls from 8 threads on one connection are pipelined and all correct', async () => {
     maxInFlight = 0;
