@@ -11,6 +11,7 @@
 import { startProcess, type LongProcess } from './proc.js';
 import { VBOXVIRT_BIN, ROOT } from './paths.js';
 import type { SimHost } from './simhost.js';
+import { CACHE_TTL_MS } from './fixtures.js';
 
 export type Backend = 'sim' | 'vboxmanage';
 export const BACKENDS: Backend[] = ['sim', 'vboxmanage'];
@@ -40,6 +41,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (opts.backend === 'sim') args.push('--backend', 'sim', '--sim-home', opts.host.home);
   else args.push('--backend', 'vboxmanage', '--vboxmanage', opts.host.wrapper);
   args.push('--log-level', opts.logLevel ?? 'debug', ...(opts.args ?? []));
+  // a short VM-list cache window, so changes made through the simulator are seen soon (fixtures.setState)
+  if (!args.includes('--cache-ttl')) args.push('--cache-ttl', String(CACHE_TTL_MS));
   const proc = startProcess(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...opts.host.env, VBOX_USER_HOME: opts.host.home, ...opts.env },

@@ -40,11 +40,15 @@ export function expectedAlias(name: string, uuid: string): string {
   return `${stem}-${uuid.replace(/-/g, '').slice(0, 8).toLowerCase()}`;
 }
 
-/** Drive a VM into `want` through the simulator: 'running' | 'poweroff' | 'paused' | 'saved'. */
-export async function ensureState(host: SimHost, name: string, want: 'running' | 'poweroff' | 'paused' | 'saved'): Promise<void> {
+/**
+ * Drive a VM into `want` through the simulator: 'running' | 'poweroff' | 'paused' | 'saved'.
+ * Resolves true when something had to be changed (a daemon with a VM-list cache
+ * then needs its `--cache-ttl` to pass before it sees the change).
+ */
+export async function ensureState(host: SimHost, name: string, want: 'running' | 'poweroff' | 'paused' | 'saved'): Promise<boolean> {
   for (let i = 0; i < 60; i++) {
     const s = await host.state(name);
-    if (s === want) return;
+    if (s === want) return i > 0;
     if (s === 'running' || s === 'paused') {
       if (want === 'poweroff') await host.vbox(['controlvm', name, 'poweroff']);
       else if (want === 'paused') await host.vbox(['controlvm', name, 'pause']);
@@ -57,4 +61,16 @@ export async function ensureState(host: SimHost, name: string, want: 'running' |
     }
   }
   throw new Error(`could not bring ${name} to ${want} (now ${await host.state(name)})`);
+}
+
+/**
+ * The daemon's VM-list cache window used by the suites (`--cache-ttl`): state
+ * changed behind the daemon's back (through the simulator) is visible to it
+ * once this has elapsed — see docs/vbox-backend.md "The host snapshot".
+ */
+export const CACHE_TTL_MS = 300;
+
+/** ensureState, then wait out the daemon's cache window if the state changed. */
+export async function setState(host: SimHost, name: string, want: 'running' | 'poweroff' | 'paused' | 'saved'): Promise<void> {
+  if (await ensureState(host, name, want)) await sleep(CACHE_TTL_MS + 100);
 }

@@ -8,7 +8,7 @@
  */
 import { jest } from '@jest/globals';
 import { BACKENDS, startDaemon, type Daemon } from '../helpers/daemon.js';
-import { createStdHost, ensureState, type StdHost } from '../helpers/fixtures.js';
+import { createStdHost, setState, type StdHost } from '../helpers/fixtures.js';
 import { maasPower, maasSession, commands } from '../helpers/maas.js';
 import { virshOk } from '../helpers/virsh.js';
 import { countFds, waitFor } from '../helpers/proc.js';
@@ -30,7 +30,7 @@ describe.each(BACKENDS)('MAAS power flows (%s backend)', (backend) => {
   });
 
   test('query: running → on, shut off → off; missing VM → "Failed to get domain"', async () => {
-    await ensureState(std.host, 'test', 'running');
+    await setState(std.host, 'test', 'running');
     const on = await maasPower('query', d.uri, 'test');
     expect(on).toEqual({ result: 'on', error: null, sessions: [[{ cmd: 'domstate test', output: 'running' }]] });
     const off = await maasPower('query', d.uri, 'off1');
@@ -41,7 +41,7 @@ describe.each(BACKENDS)('MAAS power flows (%s backend)', (backend) => {
   });
 
   test('power on: domstate, start (only when shut off), fresh sessions until running', async () => {
-    await ensureState(std.host, 'off1', 'poweroff');
+    await setState(std.host, 'off1', 'poweroff');
     const r = await maasPower('on', d.uri, 'off1');
     expect({ error: r.error, sessions: r.error ? r.sessions : [] }).toEqual({ error: null, sessions: [] });
     expect(r.result).toBe('on');
@@ -54,7 +54,7 @@ describe.each(BACKENDS)('MAAS power flows (%s backend)', (backend) => {
   });
 
   test('power off: domstate, destroy (only when running), fresh sessions until shut off', async () => {
-    await ensureState(std.host, 'test', 'running');
+    await setState(std.host, 'test', 'running');
     const r = await maasPower('off', d.uri, 'test');
     expect({ error: r.error, sessions: r.error ? r.sessions : [] }).toEqual({ error: null, sessions: [] });
     expect(r.result).toBe('off');
@@ -66,7 +66,7 @@ describe.each(BACKENDS)('MAAS power flows (%s backend)', (backend) => {
   });
 
   test('power cycle: off then on, the six sessions MAAS opens', async () => {
-    await ensureState(std.host, 'test', 'running');
+    await setState(std.host, 'test', 'running');
     const r = await maasPower('cycle', d.uri, 'test');
     expect({ error: r.error, sessions: r.error ? r.sessions : [] }).toEqual({ error: null, sessions: [] });
     expect(r.result).toBe('on');

@@ -12,7 +12,7 @@
  */
 import { jest } from '@jest/globals';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { createStdHost, ensureState, type StdHost } from '../helpers/fixtures.js';
+import { createStdHost, ensureState, setState, type StdHost } from '../helpers/fixtures.js';
 import { startLibvirtd, type RefLibvirtd } from '../helpers/libvirtd.js';
 import { listCaptures } from '../helpers/captures.js';
 import { replayCapture } from '../helpers/replay.js';
@@ -238,7 +238,7 @@ describe.each([
   if (label === 'vboxvirt') {
     test('disconnect right after sending DOMAIN_CREATE: the daemon survives and stays consistent', async () => {
       const std = t.std!;
-      await ensureState(std.host, 'off1', 'poweroff');
+      await setState(std.host, 'off1', 'poweroff');
       const c = await RawClient.connect(t.port);
       await c.open(t.openName);
       const look = await c.call(PROC.DOMAIN_LOOKUP_BY_NAME, 2, xdr.string('off1'));
@@ -250,7 +250,7 @@ describe.each([
       const simState = await std.host.state('off1');
       const r = await virsh(['domstate', 'off1'], { uri: t.uri });
       expect(r.stdout).toBe(simState === 'running' ? 'running\n\n' : 'shut off\n\n');
-      await ensureState(std.host, 'off1', 'poweroff');
+      await setState(std.host, 'off1', 'poweroff');
     });
   }
 

@@ -9,7 +9,7 @@ import { jest } from '@jest/globals';
 import type { Backend } from '../helpers/daemon.js';
 import os from 'node:os';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { createStdHost, ensureState, expectedAlias, UNSAFE_NAMES, type StdHost } from '../helpers/fixtures.js';
+import { createStdHost, setState, CACHE_TTL_MS, expectedAlias, UNSAFE_NAMES, type StdHost } from '../helpers/fixtures.js';
 import { virsh, virshOk } from '../helpers/virsh.js';
 import { waitFor } from '../helpers/proc.js';
 import { xpath, xpathEach, assertWellFormed } from '../helpers/xml.js';
@@ -44,15 +44,15 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
 
   beforeAll(async () => {
     std = await createStdHost({ withUnsafe: true });
-    d = await startDaemon({ backend, host: std.host, args: ['--cache-ttl', '0'] });
+    d = await startDaemon({ backend, host: std.host, args: ['--cache-ttl', String(CACHE_TTL_MS)] });
   });
   afterAll(async () => {
     await d?.stop();
     await std?.host.cleanup();
   });
   beforeEach(async () => {
-    await ensureState(std.host, 'test', 'running');
-    await ensureState(std.host, 'off1', 'poweroff');
+    await setState(std.host, 'test', 'running');
+    await setState(std.host, 'off1', 'poweroff');
   });
   test('version and version --daemon: libvirt shape, a hypervisor version', async () => {
     const v = await ok('version');
@@ -103,7 +103,7 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
   });
 
   test('list --state-running / --state-shutoff / --state-paused', async () => {
-    await ensureState(std.host, 'off1', 'paused');
+    await setState(std.host, 'off1', 'paused');
     expect(tableRows(await ok('list', '--all', '--state-running')).map((r) => r[1])).toEqual(['test']);
     const paused = tableRows(await ok('list', '--all', '--state-paused'));
     expect(paused.map((r) => [r[1], r[2]])).toEqual([['off1', 'paused']]);
@@ -114,7 +114,7 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
   });
 
   test('list --managed-save marks saved VMs; --with-managed-save filters them', async () => {
-    await ensureState(std.host, 'off1', 'saved');
+    await setState(std.host, 'off1', 'saved');
     try {
       const rows = tableRows(await ok('list', '--all', '--managed-save'));
       expect(rows.find((r) => r[1] === 'off1')?.[2]).toBe('saved');
@@ -122,7 +122,7 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
       expect(tableRows(await ok('list', '--all', '--with-managed-save')).map((r) => r[1])).toEqual(['off1']);
       expect(field(await ok('dominfo', 'off1'), 'Managed save')).toBe('yes');
     } finally {
-      await ensureState(std.host, 'off1', 'poweroff');
+      await setState(std.host, 'off1', 'poweroff');
     }
   });
 

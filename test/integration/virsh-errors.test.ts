@@ -8,7 +8,7 @@
  */
 import { jest } from '@jest/globals';
 import { BACKENDS, startDaemon, type Daemon } from '../helpers/daemon.js';
-import { createStdHost, ensureState, type StdHost } from '../helpers/fixtures.js';
+import { createStdHost, setState, CACHE_TTL_MS, type StdHost } from '../helpers/fixtures.js';
 import { virsh } from '../helpers/virsh.js';
 import { errorCases, compareVirsh } from '../helpers/errorCases.js';
 
@@ -22,7 +22,7 @@ describe.each(BACKENDS)('virsh error cases vs libvirtd captures (%s backend)', (
 
   beforeAll(async () => {
     std = await createStdHost();
-    d = await startDaemon({ backend, host: std.host, args: ['--cache-ttl', '0'] });
+    d = await startDaemon({ backend, host: std.host, args: ['--cache-ttl', String(CACHE_TTL_MS)] });
   });
   afterAll(async () => {
     await d?.stop();
@@ -30,8 +30,8 @@ describe.each(BACKENDS)('virsh error cases vs libvirtd captures (%s backend)', (
   });
 
   test.each(cases.map((c) => [c.capture, c] as const))('%s', async (_name, c) => {
-    if (c.needs === 'running') await ensureState(std.host, 'test', 'running');
-    if (c.needs === 'shutoff') await ensureState(std.host, 'test', 'poweroff');
+    if (c.needs === 'running') await setState(std.host, 'test', 'running');
+    if (c.needs === 'shutoff') await setState(std.host, 'test', 'poweroff');
     const r = await virsh(c.args, { uri: d.uri });
     const cmp = compareVirsh(c.capture, c.expected, r);
     expect(cmp.actual).toBe(cmp.expected);
