@@ -488,6 +488,9 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
           break;
         }
         case 'autostartenabled':
+          if (work.autostartEnabled !== it.bool && !ctx.settings.autostartDb) {
+            throw smErr('The path to the autostart database is not set', SITES.setAutostartEnabled, 'NS_ERROR_FAILURE');
+          }
           work.autostartEnabled = it.bool;
           break;
         case 'autostartdelay':

@@ -29,6 +29,7 @@ import { SimStore, mkdirp } from './store.js';
 import { cmdControlVm, cmdCreateVm, cmdDiscardState, cmdList, cmdModifyVm, cmdShowVmInfo, cmdStartVm, cmdUnregisterVm } from './cmd-vm.js';
 import { USAGE } from './usage.js';
 import { COMMANDS as MEDIA_COMMANDS } from './cmd-media.js';
+import { COMMANDS as PROP_COMMANDS } from './cmd-props.js';
 
 export { SimStore } from './store.js';
 export type { Registry, RegistryMachine, Medium, HostOnlyIf, NatNet, SeedMachine } from './store.js';
@@ -62,7 +63,7 @@ const COMMANDS: Record<string, Handler> = {
 
 const ALIASES: Record<string, string> = { createhd: 'createmedium', createvdi: 'createmedium', showhdinfo: 'showmediuminfo' };
 
-Object.assign(COMMANDS, MEDIA_COMMANDS);
+Object.assign(COMMANDS, MEDIA_COMMANDS, PROP_COMMANDS);
 
 /** The VM argument of a command line (for fault scoping), if the command has one. */
 function vmArgOf(command: string, args: string[]): string | undefined {

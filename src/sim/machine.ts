@@ -95,6 +95,10 @@ export interface Machine {
   unlockedAt?: number;
   /** Unlock window (ms) to apply when a pending stop completes. */
   unlockMs?: number;
+  /** VM extra-data (`setextradata`). */
+  extradata?: Record<string, string>;
+  /** Guest properties: value, timestamp (ms; printed as ns), flags; TRANSIENT ones vanish at power-off. */
+  guestprops?: Record<string, { value: string; timestamp: number; flags: string }>;
 }
 
 export const ONLINE_STATES = new Set([
@@ -303,6 +307,7 @@ export function settle(m: Machine, now: number): boolean {
     if (m.state === 'stopping' && m.poweroffAt !== undefined && now >= m.poweroffAt) {
       m.state = 'poweroff';
       m.stateChangeTime = m.poweroffAt;
+      dropTransient(m);
       if (m.unlockMs) m.unlockedAt = m.poweroffAt + m.unlockMs;
       m.unlockMs = undefined;
       m.poweroffAt = undefined;
@@ -313,6 +318,11 @@ export function settle(m: Machine, now: number): boolean {
     break;
   }
   return changed;
+}
+
+function dropTransient(m: Machine): void {
+  if (!m.guestprops) return;
+  for (const [k, p] of Object.entries(m.guestprops)) if (/TRANSIENT/i.test(p.flags)) delete m.guestprops[k];
 }
 
 /** Record an ACPI power-button press: the guest begins stopping after the configured delay. */
@@ -330,6 +340,7 @@ export function setState(m: Machine, state: string, now: number): void {
     m.acpiStopAt = undefined;
   }
   if (!ONLINE_STATES.has(state)) {
+    dropTransient(m);
     m.sessionName = undefined;
     m.runningAt = undefined;
     m.poweroffAt = undefined;

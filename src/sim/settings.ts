@@ -73,6 +73,8 @@ export interface SimSettings {
   machineFolder: string;
   /** Emulate "no display" (gui/sdl/separate fail); default: true unless DISPLAY is set. */
   noDisplay: boolean;
+  /** The host has an autostart database (VBOXAUTOSTART_DB); without it `--autostart-enabled` changes fail. */
+  autostartDb: boolean;
 }
 
 function num(v: string | undefined): number | undefined {
@@ -125,6 +127,7 @@ export function loadSettings(env: Record<string, string | undefined>, home = use
     },
     machineFolder: env.VBOXSIM_MACHINE_FOLDER || (env.VBOX_USER_HOME ? path.join(home, 'VirtualBox VMs') : path.join(env.HOME ?? '/root', 'VirtualBox VMs')),
     noDisplay: !env.DISPLAY && !env.WAYLAND_DISPLAY,
+    autostartDb: bool(env.VBOXSIM_AUTOSTART_DB) ?? true,
   };
   if (env.VBOXSIM_DELAYS) Object.assign(s.delays, parseJson(env.VBOXSIM_DELAYS, 'VBOXSIM_DELAYS'));
   if (env.VBOXSIM_FAULTS) s.faults.push(...asFaults(parseJson(env.VBOXSIM_FAULTS, 'VBOXSIM_FAULTS')));
@@ -148,6 +151,7 @@ export function loadSettings(env: Record<string, string | undefined>, home = use
     if (typeof j.logFile === 'string') s.logFile = path.resolve(home, j.logFile);
     if (typeof j.machineFolder === 'string') s.machineFolder = path.resolve(home, j.machineFolder);
     if (typeof j.noDisplay === 'boolean') s.noDisplay = j.noDisplay;
+    if (typeof j.autostartDb === 'boolean') s.autostartDb = j.autostartDb;
     if (j.delays && typeof j.delays === 'object') {
       for (const [k, v] of Object.entries(j.delays as Record<string, unknown>)) {
         if (typeof v === 'number' && v >= 0) s.delays[k] = v;

@@ -289,3 +289,42 @@ test('modifyvm with a NIC number out of range: message, option skipped, other op
   expect(r).toMatchObject({ code: 0, stdout: '', stderr: 'VBoxManage: error: Invalid NIC number 9\n' });
   expect((await h.info('nn')).get('memory')).toBe('640');
 });
+
+describe('extra-data, guest properties, autostart database', () => {
+  test('setextradata/getextradata for a VM and global; guest properties with TRANSIENT dropped at power-off', async () => {
+    await h.create('xd', '--ostype', 'Ubuntu_64');
+    await h.ok(['setextradata', 'xd', 'FRONTEND/Type', 'headless']);
+    expect(await h.ok(['getextradata', 'xd', 'FRONTEND/Type'])).toBe('Value: headless\n');
+    expect(await h.ok(['getextradata', 'xd', 'enumerate'])).toBe('Key: FRONTEND/Type, Value: headless\n');
+    expect(await h.ok(['getextradata', 'xd', 'other'])).toBe('No value set!\n');
+    await h.ok(['setextradata', 'xd', 'FRONTEND/Type']);
+    expect(await h.ok(['getextradata', 'xd', 'FRONTEND/Type'])).toBe('No value set!\n');
+    await h.ok(['setextradata', 'global', 'GUI/Key', 'v']);
+    expect(await h.ok(['getextradata', 'global', 'GUI/Key'])).toBe('Value: v\n');
+
+    expect(await h.ok(['guestproperty', 'get', 'xd', '/Foo'])).toBe('No value set!\n');
+    await h.ok(['guestproperty', 'set', 'xd', '/Foo', 'bar']);
+    await h.ok(['guestproperty', 'set', 'xd', '/VirtualBox/GuestInfo/OS/Product', 'Linux', '--flags', 'TRANSIENT']);
+    expect(await h.ok(['guestproperty', 'get', 'xd', '/Foo', '--verbose'])).toMatch(/^Value: bar\nTimestamp: \d+000000\nFlags: \n$/);
+    const en = await h.ok(['guestproperty', 'enumerate', 'xd']);
+    expect(en).toMatch(/^\/Foo {29}= 'bar' {3}@ \d{4}-\d\d-\d\dT[\d:]+\.\d{9}Z\n\/VirtualBox\/GuestInfo\/OS\/Product = 'Linux' @ .*Z TRANSIENT\n$/);
+    await h.ok(['startvm', 'xd', '--type', 'headless']);
+    await h.ok(['controlvm', 'xd', 'poweroff']);
+    expect(await h.ok(['guestproperty', 'enumerate', 'xd', '--old-format'])).toMatch(/^Name: \/Foo, value: bar, timestamp: \d+, flags: \n$/);
+  });
+
+  test('without an autostart database, changing --autostart-enabled fails with E_FAIL (as on a stock Linux host)', async () => {
+    await h.create('as');
+    const r = await h.run(['modifyvm', 'as', '--autostart-enabled', 'on'], { VBOXSIM_AUTOSTART_DB: '0' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'VBoxManage: error: The path to the autostart database is not set\n' +
+        'VBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component SessionMachine, interface IMachine, callee nsISupports\n' +
+        'VBoxManage: error: Context: "COMSETTER(AutostartEnabled)(ValueUnion.f)" at line 3430 of file VBoxManageModifyVM.cpp\n',
+    );
+    // no change requested → no database access → fine
+    await h.ok(['modifyvm', 'as', '--autostart-enabled', 'off'], { VBOXSIM_AUTOSTART_DB: '0' });
+    await h.ok(['modifyvm', 'as', '--autostart-enabled', 'on']);
+    expect((await h.info('as')).get('autostart-enabled')).toBe('on');
+  });
+});
