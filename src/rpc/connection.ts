@@ -15,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  ErrorDomain, Feature, KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, KeepaliveProc, MessageStatus,
+  DomainXMLFlags, ErrorDomain, Feature, KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, KeepaliveProc, MessageStatus,
   MessageType, Proc, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, RemoteError, VIR_CONNECT_RO, Void,
   procDef, type ProcDef,
 } from '../../protocol/index.js';
@@ -74,6 +74,17 @@ function readOnlyDomain(procName: string): number {
   if (procName.startsWith('NETWORK')) return ErrorDomain.NETWORK;
   if (procName.startsWith('STORAGE')) return ErrorDomain.STORAGE;
   return ErrorDomain.DOMAIN;
+}
+
+/**
+ * Read-only refusals that depend on the arguments (libvirt's public API does
+ * them before calling the driver): GET_XML_DESC with SECURE or MIGRATABLE.
+ */
+function readOnlyArgsCheck(proc: number, args: unknown): LibvirtError | null {
+  if (proc === Proc.DOMAIN_GET_XML_DESC && (args as { flags: number }).flags & (DomainXMLFlags.SECURE | DomainXMLFlags.MIGRATABLE)) {
+    return LibvirtError.operationDenied('virDomainGetXMLDesc with secure flag');
+  }
+  return null;
 }
 
 export class RpcConnection {
@@ -306,7 +317,7 @@ export class RpcConnection {
       this.finished();
       return;
     }
-    const pre = this.precheck(def);
+    const pre = this.precheck(def) ?? (this.readOnlyFlag ? readOnlyArgsCheck(def.num, args) : null);
     if (pre) {
       this.replyError(pkt, pre, t0, def.name);
       this.finished();

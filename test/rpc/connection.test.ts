@@ -358,7 +358,8 @@ describe('handlers and the driver', () => {
         destroyed++;
       })
       .on(Proc.STORAGE_VOL_DELETE, () => undefined)
-      .on(Proc.DOMAIN_GET_STATE, (_a, ctx) => ({ state: ctx.readOnly ? 5 : 1, reason: 0 }));
+      .on(Proc.DOMAIN_GET_STATE, (_a, ctx) => ({ state: ctx.readOnly ? 5 : 1, reason: 0 }))
+      .on(Proc.DOMAIN_GET_XML_DESC, ({ flags }) => ({ xml: `<domain flags='${flags}'/>` }));
     for (const [flags, ro] of [[1, false], [0, true]] as const) {
       const t = make({ handlers }, { identity: { ...identity, readOnlyTransport: ro } });
       open(t.conn, flags);
@@ -373,6 +374,14 @@ describe('handlers and the driver', () => {
       });
       expect(rs[1].error).toMatchObject({ domain: ErrorDomain.STORAGE, message: 'operation forbidden: read only access prevents virStorageVolDelete' });
       expect(rs[2].value).toEqual({ state: 5, reason: 0 });
+      // dumpxml --security-info / --migratable are refused, plain and --inactive served
+      t.sink.clear();
+      [1, 8, 0, 2].forEach((flags, i) => t.conn.feed(callPacket(Proc.DOMAIN_GET_XML_DESC, { dom: dom('vm', 3), flags }, 10 + i)));
+      const x = replies(t.sink);
+      for (const r of x.slice(0, 2)) {
+        expect(r.error).toMatchObject({ code: 29, domain: 20, message: 'operation forbidden: virDomainGetXMLDesc with secure flag' });
+      }
+      expect(x.slice(2).map((r) => r.value)).toEqual([{ xml: "<domain flags='0'/>" }, { xml: "<domain flags='2'/>" }]);
     }
     expect(destroyed).toBe(0);
     expect(apiName('DOMAIN_DEFINE_XML_FLAGS')).toBe('virDomainDefineXMLFlags');
