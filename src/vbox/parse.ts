@@ -75,6 +75,8 @@ export function stripWrapperWarnings(stdout: string): string {
 
 const INACCESSIBLE = '<inaccessible>';
 const LIST_LINE_RE = /^"([\s\S]*)" \{([0-9a-fA-F-]{36})\}$/;
+/** Longest name (with embedded newlines) we keep joining lines for. */
+const MAX_NAME_SPAN = 4096;
 
 /**
  * `list vms` / `list runningvms`: `"<name>" {<uuid>}` per line, the name raw
@@ -102,8 +104,11 @@ export function parseListVms(stdout: string, opts: { strict?: boolean } = {}): L
       out.push({ uuid: m[2].toLowerCase(), name, accessible: name !== INACCESSIBLE });
       continue;
     }
-    if (line.startsWith('"')) pending = line; // name with an embedded newline
-    else {
+    if (line.startsWith('"') && line.length <= MAX_NAME_SPAN) pending = line; // name with an embedded newline
+    else if (line.startsWith('"')) {
+      pending = null; // not a plausible name: stop joining (keeps garbage linear)
+      bad(line);
+    } else {
       pending = null; // noise (warnings, blank lines)
       if (line.trim() !== '') bad(line);
     }
@@ -150,11 +155,11 @@ export interface MachineReadable {
   irregular: string[];
 }
 
-/** Read a quoted token starting at text[i] === '"'. Returns [value, indexAfterClosingQuote] or null. */
-function readQuoted(text: string, i: number, closeWhen: (next: string | undefined) => boolean): [string, number] | null {
+/** Read a quoted token starting at text[i] === '"' (up to `limit`). Returns [value, indexAfterClosingQuote] or null. */
+function readQuoted(text: string, i: number, closeWhen: (next: string | undefined) => boolean, limit = text.length): [string, number] | null {
   let out = '';
   let j = i + 1;
-  while (j < text.length) {
+  while (j < limit) {
     const c = text[j];
     if (c === '\\' && (text[j + 1] === '"' || text[j + 1] === '\\')) {
       out += text[j + 1];
@@ -184,14 +189,17 @@ export function parseMachineReadable(stdout: string): MachineReadable {
     else values[k] = v;
   };
   let i = 0;
+  // Once a quoted value ran to the end of the text unterminated, later values
+  // are read within their line only (keeps garbage input linear).
+  let multiLineOk = true;
   while (i < text.length) {
     const eol = text.indexOf('\n', i);
     const lineEnd = eol === -1 ? text.length : eol;
     let key: string;
     let j: number; // index just after '='
     if (text[i] === '"') {
-      // quoted key: read to the unescaped quote followed by '='
-      const q = readQuoted(text, i, (n) => n === '=');
+      // quoted key: read to the unescaped quote followed by '=', within the line
+      const q = readQuoted(text, i, (n) => n === '=', lineEnd);
       if (!q || q[1] > lineEnd) {
         irregular.push(text.slice(i, lineEnd));
         i = lineEnd + 1;
@@ -200,8 +208,9 @@ export function parseMachineReadable(stdout: string): MachineReadable {
       key = q[0];
       j = q[1] + 1;
     } else {
-      const eq = text.indexOf('=', i);
-      if (eq === -1 || eq > lineEnd) {
+      const rel = text.slice(i, lineEnd).indexOf('=');
+      const eq = rel === -1 ? -1 : i + rel;
+      if (eq === -1) {
         const line = text.slice(i, lineEnd);
         if (line !== '') irregular.push(line);
         // 7.0.0–7.0.14 print `Encryption:     disabled` as a human line
@@ -228,7 +237,8 @@ export function parseMachineReadable(stdout: string): MachineReadable {
     if (text[j] === '"') {
       // A quoted value ends at an unescaped quote followed by end of line /
       // end of text, or by '@' (VideoMode="640,480,32"@0,0 1).
-      const q = readQuoted(text, j, (n) => n === undefined || n === '\n' || n === '@');
+      const q = readQuoted(text, j, (n) => n === undefined || n === '\n' || n === '@', multiLineOk ? text.length : lineEnd);
+      if (!q && multiLineOk) multiLineOk = false;
       if (q) {
         const [val, after] = q;
         const restEnd = text.indexOf('\n', after);

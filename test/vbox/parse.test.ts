@@ -371,3 +371,48 @@ describe('list parsing, strict mode (what the host uses)', () => {
     expect(parseListVms('WARNING: x\n   more\n\n"a" {0a0b0c0d-1111-2222-3333-444455556666}\n', { strict: true })).toHaveLength(1);
   });
 });
+
+describe('truncated output at every byte never crashes a parser', () => {
+  const samples = [
+    'showvminfo-mr_7.0.x-pre7.0.16_linux_poweroff_vedv.txt',
+    'showvminfo-mr_5.x_macos_saved_go-virtualbox.txt',
+    'list-vms_go-virtualbox.txt',
+    'fragments/showvminfo-mr_6.0_windows_running_TAIL-ONLY_vagrant-11174.txt',
+  ];
+  test.each(samples)('%s', (file) => {
+    const text = read(file);
+    const full = file.includes('showvminfo') && !file.includes('TAIL') ? parseShowVmInfo(text) : null;
+    const problems: string[] = [];
+    for (let i = 0; i <= text.length; i++) {
+      const cut = text.slice(0, i);
+      parseMachineReadable(cut); // must not throw at all
+      parseListVms(cut);
+      try {
+        const vm = parseShowVmInfo(cut);
+        // whatever parsed is a prefix-consistent view of the full output
+        if (full && vm.uuid !== full.uuid) problems.push(`cut ${i}: uuid ${vm.uuid}`);
+      } catch (e) {
+        if (!(e instanceof VBoxError)) problems.push(`cut ${i}: ${String(e)}`);
+      }
+      try {
+        parseListVms(cut, { strict: true });
+      } catch (e) {
+        if (!(e instanceof VBoxError)) problems.push(`cut ${i}: ${String(e)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('adversarial output stays linear (a quadratic parser would not finish within the test timeout)', () => {
+  test('200k lines of unterminated quotes, lines without "=", and quoted keys without a closing quote', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 200_000; i++) lines.push(i % 3 === 0 ? 'k="unterminated \\" value' : i % 3 === 1 ? 'no equals sign here' : '"quoted key never closed');
+    const text = `UUID="0a0b0c0d-1111-2222-3333-444455556666"\n` + lines.join('\n');
+    const mr = parseMachineReadable(text);
+    expect(mr.values.UUID).toBe('0a0b0c0d-1111-2222-3333-444455556666');
+    expect(mr.irregular.length).toBeGreaterThan(100_000);
+    expect(() => parseListVms(text, { strict: true })).toThrow(VBoxError);
+    expect(parseListVms(lines.join('\n'))).toEqual([]);
+  });
+});
