@@ -89,7 +89,9 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
     expect(inactive.every((r) => r[0] === '-' && r[2] === 'shut off')).toBe(true);
     const names = inactive.map((r) => r[1]);
     expect([...names].sort()).toEqual(['off1', ...aliases].sort());
-    expect(names).toEqual([...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
+    // virsh sorts inactive domains by name with strcasecmp (ASCII, case-insensitive)
+    const ci = (a: string, b: string) => { const x = a.toLowerCase(); const y = b.toLowerCase(); return x < y ? -1 : x > y ? 1 : 0; };
+    expect(names).toEqual([...names].sort(ci));
   });
 
   test('list --all --name / --uuid / --inactive / --name (active)', async () => {
