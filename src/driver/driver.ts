@@ -137,7 +137,6 @@ const LIST_FLAGS_ALL = 0xffff;
 
 /** Flags of individual calls (libvirt enums). */
 const START_PAUSED = 1;
-const START_AUTODESTROY = 2;
 const START_BYPASS_CACHE = 4;
 const START_FORCE_BOOT = 8;
 const START_VALIDATE = 16;
@@ -262,7 +261,7 @@ export class VBoxDriver {
    * `no connection driver available for <name>` (code 5, domain 0).
    */
   open(name: string | null | undefined, flags: number, identity?: Identity): Session {
-    checkFlags(flags, CONNECT_RO, 'virConnectOpen');
+    // Only VIR_CONNECT_RO matters here; other open flags (NO_ALIASES…) are client-side.
     let uri = DEFAULT_URI;
     if (name !== null && name !== undefined && name !== '') {
       const base = name.split('?')[0]!;
@@ -517,7 +516,6 @@ export class VBoxDriver {
    */
   async create(s: Session, dom: DomainRef, flags = 0): Promise<DomainRef> {
     checkFlags(flags, START_PAUSED | START_BYPASS_CACHE | START_FORCE_BOOT | START_VALIDATE, 'vboxDomainCreateWithFlags');
-    void START_AUTODESTROY;
     return this.change(s, 'start', dom, async (r, ctx) => {
       const m = await this.mappedState(r.summary, { fresh: true });
       if (m.active) throw operationInvalid('domain is already running');
