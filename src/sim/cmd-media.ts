@@ -277,7 +277,7 @@ async function cmdStorageAttach(ctx: Ctx, args: string[]): Promise<void> {
   const ctlName = String(o.storagectl);
   const found = ctx.find(args[0]!, S.attachFind);
   await withLock(ctx, found.entry, found.machine.name, S.attachLock, async () => {
-    await ctx.store.updateRegistry((reg) => {
+    await ctx.store.updateRegistry((reg) => ctx.store.withMutex(`vm-${found.entry.uuid}`, () => {
       const m = ctx.store.readMachine(found.entry.cfg);
       if (!m) throw lockedForSession(found.machine.name, S.attachLock);
       const ctl = m.storageControllers.find((c) => c.name === ctlName);
@@ -380,7 +380,7 @@ async function cmdStorageAttach(ctx: Ctx, args: string[]): Promise<void> {
       flag('tempeject', 'tempeject');
       flag('passthrough', 'passthrough');
       ctx.store.writeMachine(m);
-    });
+    }));
   });
 }
 

@@ -619,7 +619,14 @@ export async function cmdModifyVm(ctx: Ctx, args: string[]): Promise<void> {
       }
     }
     await update(ctx, found.entry, (cur) => {
-      Object.assign(cur, work, { state: cur.state, stateChangeTime: cur.stateChangeTime, stateFile: cur.stateFile });
+      // keep what others may change without the session lock (state, extra-data, guest properties)
+      Object.assign(cur, work, {
+        state: cur.state,
+        stateChangeTime: cur.stateChangeTime,
+        stateFile: cur.stateFile,
+        extradata: cur.extradata,
+        guestprops: cur.guestprops,
+      });
     });
   });
 }

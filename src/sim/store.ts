@@ -264,10 +264,10 @@ export class SimStore {
   }
 
   /** Read-modify-write the registry under its mutex. */
-  async updateRegistry<T>(fn: (r: Registry) => T): Promise<T> {
-    return this.withMutex('registry', () => {
+  async updateRegistry<T>(fn: (r: Registry) => T | Promise<T>): Promise<T> {
+    return this.withMutex('registry', async () => {
       const r = this.readRegistry();
-      const out = fn(r);
+      const out = await fn(r);
       this.writeRegistry(r);
       return out;
     });
