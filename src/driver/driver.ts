@@ -375,7 +375,8 @@ export class VBoxDriver {
       let mapped: MappedState | undefined;
       const state = async () => (mapped ??= await this.mappedState(vm));
       const checks = [
-        pair(ListFlags.ACTIVE, ListFlags.INACTIVE, async () => (await state()).active),
+        // list membership (runningvms = the online states) decides activity: no showvminfo needed
+        pair(ListFlags.ACTIVE, ListFlags.INACTIVE, () => isActiveState(vm.state)),
         pair(ListFlags.MANAGEDSAVE, ListFlags.NO_MANAGEDSAVE, async () => (await state()).managedSave),
         pair(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, async () => this.configView(await details()).autostart),
         pair(ListFlags.HAS_SNAPSHOT, ListFlags.NO_SNAPSHOT, async () => snapshotCount(await details()) > 0),
