@@ -560,8 +560,13 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   }
 
   async startVm(uuidIn: string, ctx: OpContext, opts: { paused?: boolean } = {}): Promise<void> {
-    await this.change('start', uuidIn, ctx, async (before) => {
-      const uuid = before.uuid;
+    await this.change('start', uuidIn, ctx, async (first) => {
+      const uuid = first.uuid;
+      // a VM still stopping/saving/starting: let it settle before deciding
+      const before = TRANSIENT.has(first.state) ? await this.settle(uuid, first, this.startSettleMs) : first;
+      if (before.state === 'gurumeditation' || TRANSIENT.has(before.state)) {
+        throw new VBoxError('invalid-state', `VM ${before.name} is ${before.state}; it cannot be started now`);
+      }
       if (before.state === 'running' || before.state === 'paused' || LISTED_AS_RUNNING.has(before.state)) {
         throw new VBoxError('invalid-state', `VM ${before.name} is already ${before.state}`);
       }
