@@ -410,3 +410,45 @@ test('helpers: snapshot count, version parsing, kernel arch names', () => {
   expect(kernelArch('amd64')).toBe('x86_64');
   expect(kernelArch('x86_64')).toBe('x86_64');
 });
+
+describe('access policy', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    const { parsePolicy } = await import('../../src/policy/index.js');
+    f = await fixture({}, {
+      policy: parsePolicy({
+        default: 'deny',
+        rules: [{ name: 'maas', match: { user: 'maas' }, see: ['name:alpha', 'name:beta'], change: ['name:alpha'] }],
+      }),
+    });
+  });
+  afterAll(() => teardown(f));
+
+  const maas = () => f.driver.open('qemu:///system', 0, { transport: 'ssh', address: '10.0.0.5:4000', user: 'maas', authMethod: 'publickey' });
+  const other = () => f.driver.open('qemu:///system', 0, { transport: 'tcp', address: '127.0.0.1:4000' });
+
+  test('hidden VMs do not exist for the identity: lists, lookups by name, uuid and id', async () => {
+    const s = maas();
+    expect((await f.driver.listAllDomains(3, s)).map((d) => d.name).sort()).toEqual(['alpha', 'beta']);
+    expect(await f.driver.numOfDefinedDomains(s)).toBe(1);
+    await rejectsWith(f.driver.lookupByName('saved-one', s), 42, /no domain with matching name 'saved-one'/);
+    await rejectsWith(f.driver.lookupByUuid(f.uuids['saved-one']!, s), 42, /matching uuid/);
+    const o = other();
+    expect(await f.driver.listAllDomains(3, o)).toEqual([]);
+    const beta = await f.driver.lookupByName('beta');
+    await rejectsWith(f.driver.lookupById(beta.id, o), 42, /matching id/);
+    await rejectsWith(f.driver.getState(beta, 0, o), 42, /matching uuid/);
+    expect(await f.driver.getState(beta, 0, s)).toEqual({ state: 1, reason: 1 });
+  });
+
+  test('a visible VM that may not be changed answers access denied; an allowed one works', async () => {
+    const s = maas();
+    const beta = await f.driver.lookupByName('beta', s);
+    await rejectsWith(f.driver.destroy(s, beta), 88, /^access denied: ssh:maas@10\.0\.0\.5:4000 may not change domain 'beta'/);
+    expect(await f.driver.getState(beta, 0, s)).toEqual({ state: 1, reason: 1 });
+    const alpha = await f.driver.lookupByName('alpha', s);
+    const started = await f.driver.create(s, alpha);
+    expect(started.id).toBeGreaterThan(0);
+    await f.driver.destroy(s, started);
+  });
+});
