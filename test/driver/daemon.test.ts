@@ -258,3 +258,36 @@ test('autostart on a running VM: reported at once, written to VirtualBox when th
   expect((await daemon.host.getVm(uuid, { fresh: true })).autostart).toBe(false);
   await c.close();
 });
+
+test('a pending change is applied when the guest shuts itself down (seen by the next call), without any destroy', async () => {
+  const c = new RpcClient(await connect());
+  await c.connect('qemu:///system');
+  let { dom } = await c.call(Proc.DOMAIN_LOOKUP_BY_NAME, { name: 'vm2' });
+  if (dom.id < 0) {
+    await c.call(Proc.DOMAIN_CREATE, { dom });
+    dom = (await c.call(Proc.DOMAIN_LOOKUP_BY_UUID, { uuid: dom.uuid })).dom;
+  }
+  const uuid = uuidFromBytes(dom.uuid);
+  const before = (await daemon.host.getVm(uuid, { fresh: true })).cpus;
+  const { xml } = await c.call(Proc.DOMAIN_GET_XML_DESC, { dom, flags: 2 });
+  const wanted = before + 1;
+  await c.call(Proc.DOMAIN_DEFINE_XML, { xml: xml.replace(/<vcpu([^>]*)>\d+<\/vcpu>/, `<vcpu$1>${wanted}</vcpu>`) });
+  expect((await daemon.host.getVm(uuid, { fresh: true })).cpus).toBe(before);
+  await c.call(Proc.DOMAIN_SHUTDOWN, { dom });
+  // the daemon notices the power-off on a later call (virsh domstate polling, as MAAS does)
+  let state = 0;
+  const deadline = Date.now() + 15_000;
+  while (state !== 5 && Date.now() < deadline) {
+    state = (await c.call(Proc.DOMAIN_GET_STATE, { dom, flags: 0 })).state;
+    if (state !== 5) await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(state).toBe(5);
+  let cpus = before;
+  while (cpus !== wanted && Date.now() < deadline) {
+    await c.call(Proc.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: 3 });
+    cpus = (await daemon.host.getVm(uuid, { fresh: true })).cpus;
+    if (cpus !== wanted) await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(cpus).toBe(wanted);
+  await c.close();
+});
