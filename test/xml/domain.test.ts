@@ -241,6 +241,19 @@ describe('synthetic VMs: every NIC, storage, boot and firmware case', () => {
     expect(await xpath(domainXml(vm, { name: 'a' }), 'string(/domain/@id)')).toBe('');
   });
 
+  test('pending changes show in the inactive XML only', async () => {
+    const vm = makeVm({ state: 'running' });
+    const pending = { memoryMB: 4096, boot: ['net', 'disk'], nics: [{ slot: 1, model: 'virtio' }] };
+    const live = domainXml(vm, { name: 'a', id: 2, pending });
+    expect(await xpath(live, 'string(/domain/memory)')).toBe(String(1024 * 1024));
+    const inactive = domainXml(vm, { name: 'a', inactive: true, pending });
+    await expectValid(inactive, 'domain');
+    expect(await xpath(inactive, 'string(/domain/memory)')).toBe(String(4096 * 1024));
+    expect(await xpathEach(inactive, '/domain/os/boot', 'string(@dev)')).toEqual(['network', 'hd']);
+    expect(await xpath(inactive, 'string(/domain/devices/interface/model/@type)')).toBe('virtio');
+    expect(vm.memoryMB).toBe(1024); // the VmInfo itself is untouched
+  });
+
   test('a VM with no NICs, no storage and no video still validates', async () => {
     const xml = domainXml(makeVm({ nics: [], storage: [], storageControllers: [], raw: {} }), { name: 'bare' });
     await expectValid(xml, 'domain');

@@ -27,7 +27,7 @@ export function mergeChanges(a: VmChanges, b: VmChanges): VmChanges {
 export function overlayPending(vm: VmInfo, c: VmChanges | undefined): VmInfo {
   if (!c) return vm;
   const out: VmInfo = structuredClone(vm);
-  if (c.name !== undefined) out.name = c.name;
+  // (a pending rename is not shown: the libvirt name is the driver's, passed to domainXml)
   if (c.memoryMB !== undefined) out.memoryMB = c.memoryMB;
   if (c.cpus !== undefined) out.cpus = c.cpus;
   if (c.boot) out.boot = [...c.boot, 'none', 'none', 'none', 'none'].slice(0, 4);

@@ -7,7 +7,8 @@
  * /domain/os/type/@arch, MACs in colon notation, single-token source names,
  * no XML declaration). The mapping is documented in docs/xml.md.
  */
-import type { VmInfo } from '../../vbox/types.js';
+import type { VmChanges, VmInfo } from '../../vbox/types.js';
+import { overlayPending } from '../storage/pending.js';
 import { XmlWriter } from './writer.js';
 import {
   VBOX_TO_LIBVIRT_BOOT,
@@ -29,12 +30,19 @@ export interface DomainXmlOptions {
   inactive?: boolean;
   /** VIR_DOMAIN_XML_SECURE: nothing secret is emitted today; accepted for completeness. */
   securityInfo?: boolean;
+  /**
+   * Changes kept pending by define (VM running or saved; see docs/xml.md). With
+   * `inactive` they are shown applied — the configuration the VM gets at its next
+   * power-off — as libvirt's inactive XML shows the next boot's definition.
+   */
+  pending?: VmChanges;
 }
 
 const on = (v: string | undefined): boolean => v === 'on' || v === 'true';
 
 /** libvirt domain XML for one VirtualBox VM. */
-export function domainXml(vm: VmInfo, opts: DomainXmlOptions): string {
+export function domainXml(vmIn: VmInfo, opts: DomainXmlOptions): string {
+  const vm = opts.inactive && opts.pending ? overlayPending(vmIn, opts.pending) : vmIn;
   const raw = vm.raw ?? {};
   const w = new XmlWriter();
   const id = !opts.inactive && opts.id !== undefined && opts.id > 0 ? opts.id : undefined;
