@@ -14,7 +14,7 @@ import path from 'node:path';
 import { VBoxManageHost } from '../../src/vbox/host.js';
 import { SshRunner, parseSshUrl, checkKnownHosts } from '../../src/vbox/sshrunner.js';
 import { createVBoxManageHost } from '../../src/vbox/index.js';
-import { builtSimExists, PROJECT, removeHome, simCreate, simSettings, tempHome, VBOXSIM_BIN } from './helpers.js';
+import { builtSimExists, invocations, PROJECT, removeHome, simCreate, simSettings, tempHome, VBOXSIM_BIN } from './helpers.js';
 
 const who = { who: 'test:ssh' };
 let dir: string;
@@ -189,6 +189,26 @@ describe('SshRunner against a real sshd', () => {
     expect(res.exitCode).toBe(1);
     expect(res.stderr).toMatch(/VBOX_E_OBJECT_NOT_FOUND/);
     expect(r.connections).toBe(1);
+  });
+
+  test('at most maxChannels commands run at once on the remote side', async () => {
+    const h = tempHome('vboxvirt-ssh-chan-');
+    try {
+      const a = await simCreate(h, 'chan');
+      simSettings(h, { log: true, delays: { showvminfo: 1500 } });
+      const r = runner({ remoteVBoxUserHome: h, maxChannels: 2 });
+      const res = await Promise.all(Array.from({ length: 6 }, () => r.run(['showvminfo', a, '--machinereadable'])));
+      expect(res.every((x) => x.exitCode === 0)).toBe(true);
+      const spans = invocations(h).map((l) => [Date.parse(l.time), Date.parse(l.time) + l.durationMs] as const);
+      expect(spans).toHaveLength(6);
+      const overlap = (t: number) => spans.filter(([s0, e0]) => s0 <= t && t < e0).length;
+      const maxOverlap = Math.max(...spans.map(([s0]) => overlap(s0)));
+      expect(maxOverlap).toBeLessThanOrEqual(2);
+      expect(maxOverlap).toBe(2); // the bound is reached, so it is what limited the runs
+      expect(r.connections).toBe(1);
+    } finally {
+      removeHome(h);
+    }
   });
 
   test('the host over SSH: hostile VM names end to end', async () => {
