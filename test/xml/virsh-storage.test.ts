@@ -71,10 +71,9 @@ beforeAll(async () => {
   daemon = new Daemon({
     host,
     keepalive: false,
-    extraHandlers: (t, { host: h, driver, logger }) => {
-      table = storageHandlers({ host: h, domains: driver, defaultFolder: defaultPool, stateDir: path.join(work, 'state'), networkAliases: { maas: 'vboxnet0' }, log: logger }, t);
-    },
+    storage: { defaultFolder: defaultPool, stateDir: path.join(work, 'state'), networkAliases: { maas: 'vboxnet0' } },
   });
+  table = daemon.rpc.handlers;
   listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
   uri = `qemu+tcp://127.0.0.1:${listener.port}/system`;
 }, 60_000);
@@ -308,11 +307,19 @@ describe('block info and pending changes', () => {
     const uuid = (await virshOk(['domuuid', 'vm4'], { uri })).trim();
     const saved = JSON.parse(fs.readFileSync(path.join(work, 'state', 'pending.json'), 'utf8'));
     expect(saved[uuid]).toEqual({ memoryMB: 1024 });
+    // the inactive XML already shows the next configuration, the live one does not
+    expect(await xpath(await virshOk(['dumpxml', '--inactive', 'vm4'], { uri }), 'string(/domain/memory)')).toBe('1048576');
+    expect(await xpath(await virshOk(['dumpxml', 'vm4'], { uri }), 'string(/domain/memory)')).toBe('524288');
     await virshOk(['destroy', 'vm4'], { uri });
+    // the driver applies pending changes once it sees the VM stopped (whenStopped hook → applyIfStopped)
     const svc = storageHandlers.service(table)!;
-    expect(await svc.pending.applyIfStopped(host, uuid, { who: 'test' })).toBe(true);
-    expect((await sim.info('vm4')).memory).toBe('1024');
+    const deadline = Date.now() + 15_000;
+    while (svc.pending.get(uuid) && Date.now() < deadline) {
+      await virshOk(['list', '--all'], { uri });
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(svc.pending.get(uuid)).toBeUndefined();
+    expect((await sim.info('vm4')).memory).toBe('1024');
     expect(await xpath(await virshOk(['dumpxml', 'vm4'], { uri }), 'string(/domain/memory)')).toBe('1048576');
   });
 });
