@@ -26,6 +26,13 @@ export interface ServeOptions extends SecureOptions {
   simHome?: string;
   vboxmanage?: string;
   vboxHost?: string;
+  /** SSH backend (--vbox-host): private key, known_hosts, TOFU, remote VBoxManage path/shell/home. */
+  vboxSshKey?: string;
+  vboxKnownHosts?: string;
+  acceptNewHostKey?: boolean;
+  remoteVboxmanage?: string;
+  remoteShell?: 'posix' | 'cmd';
+  remoteVboxUserHome?: string;
   listenTcp: string[];
   allow: string[];
   logLevel: string;
@@ -56,7 +63,18 @@ export function buildHost(o: ServeOptions, logger: Logger): VBoxHost {
     if (!home) throw new CliError('--backend sim needs --sim-home DIR (or VBOX_USER_HOME)');
     return createSimHost({ home: path.resolve(home), cacheTtlMs: o.cacheTtl, logger });
   }
-  return createVBoxManageHost({ vboxmanage: o.vboxmanage, vboxHost: o.vboxHost, cacheTtlMs: o.cacheTtl, logger });
+  return createVBoxManageHost({
+    vboxmanage: o.vboxmanage,
+    vboxHost: o.vboxHost,
+    sshKey: o.vboxSshKey ? path.resolve(o.vboxSshKey) : undefined,
+    knownHosts: o.vboxKnownHosts ? path.resolve(o.vboxKnownHosts) : undefined,
+    acceptNewHostKey: o.acceptNewHostKey,
+    remoteVBoxManage: o.remoteVboxmanage,
+    remoteShell: o.remoteShell,
+    remoteVBoxUserHome: o.remoteVboxUserHome,
+    cacheTtlMs: o.cacheTtl,
+    logger,
+  });
 }
 
 /**
@@ -147,6 +165,12 @@ export function buildProgram(): Command {
     .option('--sim-home <dir>', 'simulator state directory for --backend sim (default $VBOX_USER_HOME)')
     .option('--vboxmanage <path>', 'VBoxManage executable (default: found on PATH)')
     .option('--vbox-host <url>', 'run VBoxManage on another host: ssh://user@host[:port]')
+    .option('--vbox-ssh-key <file>', 'private key for --vbox-host (default: the ssh-agent at SSH_AUTH_SOCK)')
+    .option('--vbox-known-hosts <file>', 'known_hosts file for --vbox-host (default ~/.ssh/known_hosts)')
+    .option('--accept-new-host-key', 'trust and record an unknown --vbox-host key (trust on first use); a changed key is always refused')
+    .option('--remote-vboxmanage <path>', 'VBoxManage path on the --vbox-host machine (default VBoxManage)')
+    .addOption(new Option('--remote-shell <kind>', "the --vbox-host account's shell").choices(['posix', 'cmd']))
+    .option('--remote-vbox-user-home <dir>', 'VBOX_USER_HOME on the --vbox-host machine (POSIX shells)')
     .option('--listen-tcp <host:port>', `plain TCP listener, repeatable (default ${DEFAULT_LISTEN_TCP})`, collect, [])
     .option('--allow <cidr>', 'client network allowed on a non-loopback TCP listener, repeatable', collect, [])
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
