@@ -14,8 +14,13 @@ import { mkdtemp, writeFile, chmod, readFile, rm, mkdir } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import type { ConnectionSink, Identity } from '../../src/transport/types.js';
+import { existsSync } from 'node:fs';
 import { run, type RunResult } from '../helpers/proc.js';
 import { clientEnv } from '../helpers/virsh.js';
+import { createSimHost, type SimHost } from '../helpers/simhost.js';
+import { Daemon } from '../../src/daemon.js';
+import { createSimHost as createSimBackend } from '../../src/vbox/index.js';
+import { nullLogger } from '../../src/log.js';
 
 export interface RelaySink extends ConnectionSink {
   attached: Identity[];
@@ -47,6 +52,50 @@ export function relaySink(libvirtdPort: number): RelaySink {
       up.on('error', done);
       stream.on('close', done);
       up.on('close', done);
+    },
+  };
+}
+
+export interface DaemonSink extends RelaySink {
+  sim: SimHost;
+  daemon: Daemon;
+  /** argv of every simulated VBoxManage run so far (the simulator's invocation log). */
+  invocations(): Promise<string[][]>;
+  close(): Promise<void>;
+}
+
+/** VBoxManage subcommands that change something. */
+export const MUTATING = new Set(['startvm', 'controlvm', 'modifyvm', 'unregistervm', 'createvm', 'discardstate', 'registervm', 'snapshot', 'storageattach', 'storagectl', 'clonevm', 'createmedium']);
+
+/**
+ * The REAL daemon (src/daemon.ts) on the in-process simulator (`--backend sim`)
+ * with one running VM named `test`, behind a sink that records identities.
+ */
+export async function daemonSink(): Promise<DaemonSink> {
+  const sim = await createSimHost();
+  await sim.createVm('test', { start: true });
+  const daemon = new Daemon({ host: createSimBackend({ home: sim.home, env: { VBOXSIM_LOG: '1' } }), logger: nullLogger() });
+  const attached: Identity[] = [];
+  let open = 0;
+  return {
+    sim,
+    daemon,
+    attached,
+    open: () => open,
+    attach(stream: Duplex, identity: Identity) {
+      attached.push(identity);
+      open++;
+      stream.once('close', () => open--);
+      daemon.attach(stream, identity);
+    },
+    async invocations() {
+      const f = path.join(sim.home, 'vboxsim-invocations.jsonl');
+      if (!existsSync(f)) return [];
+      return (await readFile(f, 'utf8')).trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+    },
+    async close() {
+      await daemon.close();
+      await sim.cleanup();
     },
   };
 }

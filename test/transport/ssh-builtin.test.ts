@@ -1,22 +1,20 @@
 /**
  * The built-in SSH server with the real OpenSSH client driven by real virsh
- * (qemu+ssh / test+ssh URIs), behind it a real libvirtd (TEST driver) through
- * a relaying sink, so every accepted connection gets real libvirt answers.
+ * (qemu+ssh URIs), behind it the real daemon on the simulator (a sink that
+ * records each identity, then hands the stream to the daemon).
  */
 import { readFile, writeFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startSshServer, type SshListener } from '../../src/transport/ssh.js';
 import { setPassword } from '../../src/auth/passwords.js';
 import { AuthThrottle } from '../../src/auth/throttle.js';
-import { startLibvirtd, type RefLibvirtd } from '../helpers/libvirtd.js';
 import { run, waitFor } from '../helpers/proc.js';
 import { SYSTEM_PYTHON } from '../helpers/paths.js';
-import { relaySink, sshClient, sshKeygen, tmpDir, virshWith, FIXTURES, type RelaySink, type SshClientSetup } from './fixtures.js';
+import { daemonSink, recordingSink, sshClient, sshKeygen, tmpDir, virshWith, FIXTURES, MUTATING, type DaemonSink, type SshClientSetup } from './fixtures.js';
 
-let lvd: RefLibvirtd;
 let state: string;
 let keys: string;
-let sink: RelaySink;
+let sink: DaemonSink;
 let srv: SshListener;
 let client: SshClientSetup;
 let alice: { priv: string; pub: string; fingerprint: string };
@@ -27,7 +25,7 @@ const PASSPHRASE = 'correct horse battery';
 const PASSWORD = 'power-pass-1';
 
 beforeAll(async () => {
-  lvd = await startLibvirtd();
+  sink = await daemonSink();
   state = await tmpDir('vv-sshs-');
   keys = await tmpDir('vv-keys-');
   alice = await sshKeygen(path.join(keys, 'alice'));
@@ -36,7 +34,6 @@ beforeAll(async () => {
   await mkdir(path.join(state, 'users', 'alice'), { recursive: true });
   await writeFile(path.join(state, 'users', 'alice', 'authorized_keys'), alice.pub + aliceLocked.pub);
   await setPassword(path.join(state, 'passwords'), 'maas', PASSWORD);
-  sink = relaySink(lvd.port);
   // Short delays so refusals stay quick; the throttle itself is unit-tested.
   srv = await startSshServer(sink, { host: '127.0.0.1', port: 0, stateDir: state, throttle: new AuthThrottle({ baseDelayMs: 50, maxDelayMs: 200 }) });
   client = await sshClient(srv.port, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
@@ -44,13 +41,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.close();
-  await lvd?.stop();
+  await sink?.close();
   await client?.cleanup();
   await rm(state, { recursive: true, force: true });
   await rm(keys, { recursive: true, force: true });
 });
 
-const uri = (user: string, query = '') => `test+ssh://${user}@127.0.0.1:${srv.port}/default${query}`;
+const uri = (user: string, query = '') => `qemu+ssh://${user}@127.0.0.1:${srv.port}/system${query}`;
 
 function ssh(args: string[], input = '') {
   return run(client.wrapper, ['-p', String(srv.port), ...args], { env: client.env, input, timeoutMs: 20_000 });
@@ -60,7 +57,7 @@ describe('host key', () => {
   test('is generated on first start, 0600, and kept across restarts', async () => {
     const st = await stat(path.join(state, 'ssh_host_ed25519_key'));
     expect(st.mode & 0o777).toBe(0o600);
-    const again = await startSshServer(relaySink(lvd.port), { port: 0, stateDir: state });
+    const again = await startSshServer(recordingSink(), { port: 0, stateDir: state });
     try {
       expect(again.hostKeyFingerprint).toBe(srv.hostKeyFingerprint);
     } finally {
@@ -147,10 +144,10 @@ describe('MAAS and operator variants', () => {
     const c2 = await sshClient(s2.port, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
     try {
       const before = sink.attached.length;
-      const ok = await virshWith(c2.env, `test+ssh://${me}@127.0.0.1:${s2.port}/default?keyfile=${mallory.priv}`, ['domstate', 'test']);
+      const ok = await virshWith(c2.env, `qemu+ssh://${me}@127.0.0.1:${s2.port}/system?keyfile=${mallory.priv}`, ['domstate', 'test']);
       expect(ok.stdout.trim()).toBe('running');
       expect(sink.attached[before]).toMatchObject({ user: me, fingerprint: mallory.fingerprint });
-      const other = await virshWith(c2.env, `test+ssh://alice@127.0.0.1:${s2.port}/default?keyfile=${mallory.priv}&no_tty=1`, ['domstate', 'test']);
+      const other = await virshWith(c2.env, `qemu+ssh://alice@127.0.0.1:${s2.port}/system?keyfile=${mallory.priv}&no_tty=1`, ['domstate', 'test']);
       expect(other.rc).toBe(1);
       expect(other.stderr).toMatch(/Permission denied/);
     } finally {
@@ -161,6 +158,12 @@ describe('MAAS and operator variants', () => {
 });
 
 describe('refusals (nothing reaches the daemon)', () => {
+  let accepted = 0;
+  let logLen = 0;
+  beforeAll(async () => {
+    accepted = sink.daemon.acceptedCount;
+    logLen = (await sink.invocations()).length;
+  });
   test('wrong key', async () => {
     const before = sink.attached.length;
     const r = await virshWith(client.env, uri('alice', `?keyfile=${mallory.priv}&no_tty=1`), ['list']);
@@ -251,7 +254,7 @@ describe('refusals (nothing reaches the daemon)', () => {
   });
 
   test('port forwarding (-W) is refused', async () => {
-    const r = await ssh(['-T', '-i', alice.priv, '-W', `127.0.0.1:${lvd.port}`, 'alice@127.0.0.1']);
+    const r = await ssh(['-T', '-i', alice.priv, '-W', `127.0.0.1:${srv.port}`, 'alice@127.0.0.1']);
     expect(r.rc).not.toBe(0);
     expect(r.stderr).toMatch(/stdio forwarding failed|administratively prohibited|open failed/);
   });
@@ -271,8 +274,9 @@ describe('refusals (nothing reaches the daemon)', () => {
       s.write(junk);
       await new Promise<void>((res) => s.once('close', () => res()));
     }
-    const r = await virshWith(client.env, uri('alice', `?keyfile=${alice.priv}`), ['domstate', 'test']);
-    expect(r.stdout.trim()).toBe('running');
+    // Still serving: a real client authenticates and is refused a shell (nothing reaches the daemon).
+    const r = await ssh(['-T', '-i', alice.priv, 'alice@127.0.0.1']);
+    expect(r.stderr).toContain('interactive shells are not available');
   });
 
   test('subsystems (sftp) are refused', async () => {
@@ -282,7 +286,7 @@ describe('refusals (nothing reaches the daemon)', () => {
   });
 
   test('connections that never authenticate are limited', async () => {
-    const small = await startSshServer(relaySink(lvd.port), { port: 0, stateDir: state, maxUnauthenticated: 2, loginGraceMs: 20_000 });
+    const small = await startSshServer(recordingSink(), { port: 0, stateDir: state, maxUnauthenticated: 2, loginGraceMs: 20_000 });
     const net = await import('node:net');
     const socks: import('node:net').Socket[] = [];
     try {
@@ -316,7 +320,7 @@ describe('refusals (nothing reaches the daemon)', () => {
   });
 
   test('a connection that does not authenticate within the grace time is closed', async () => {
-    const small = await startSshServer(relaySink(lvd.port), { port: 0, stateDir: state, loginGraceMs: 300 });
+    const small = await startSshServer(recordingSink(), { port: 0, stateDir: state, loginGraceMs: 300 });
     const net = await import('node:net');
     const s = net.connect({ host: '127.0.0.1', port: small.port });
     s.resume();
@@ -327,5 +331,11 @@ describe('refusals (nothing reaches the daemon)', () => {
       s.destroy();
       await small.close();
     }
+  });
+
+  test('after all of them: the daemon accepted nothing and no VirtualBox change ran', async () => {
+    expect(sink.daemon.acceptedCount).toBe(accepted);
+    expect((await sink.invocations()).slice(logLen).filter((a) => MUTATING.has(a[0]!))).toEqual([]);
+    expect(await sink.sim.state('test')).toBe('running');
   });
 });
