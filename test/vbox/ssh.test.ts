@@ -333,6 +333,34 @@ describe('SshRunner against a real sshd', () => {
     }
   });
 
+  test('the host: a change cut off by a dropped connection fails unavailable, is logged with the state read back, and is not repeated', async () => {
+    const h = tempHome('vboxvirt-ssh-hostdrop-');
+    try {
+      const a = await simCreate(h, 'hostdrop');
+      simSettings(h, { delays: { modifyvm: 3000 } });
+      const { captureLogger } = await import('./helpers.js');
+      const { logger, entries } = captureLogger();
+      const host = hostOver(runner({ remoteVBoxUserHome: h }), { logger, lockRetry: { attempts: 10, baseDelayMs: 100, maxDelayMs: 500 } });
+      await host.getVm(a);
+      const poll = setInterval(() => {
+        if (remoteCalls(h).some((c) => c.cmd === 'modifyvm')) {
+          clearInterval(poll);
+          sshdChildren().forEach((pid) => process.kill(pid, 'SIGKILL'));
+        }
+      }, 20);
+      const err = await host.modifyVm(a, { cpus: 3 }, who).catch((e) => e);
+      clearInterval(poll);
+      expect(err).toMatchObject({ kind: 'unavailable' });
+      const failed = entries.find((e) => e.message === 'modify failed')!;
+      expect(failed).toMatchObject({ who: who.who, uuid: a, kind: 'unavailable' });
+      expect(failed.after).not.toBe('unknown'); // read back over a new connection
+      expect(remoteCalls(h).filter((c) => c.cmd === 'modifyvm')).toHaveLength(1);
+      expect((await host.getVm(a, { fresh: true })).uuid).toBe(a);
+    } finally {
+      removeHome(h);
+    }
+  });
+
   test('createVBoxManageHost with an ssh:// URL', async () => {
     const host = createVBoxManageHost({
       vboxHost: `ssh://${user}@127.0.0.1:${port}`,
