@@ -166,7 +166,7 @@ describe('refusals (nothing reaches the daemon)', () => {
   });
   test('wrong key', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(client.env, uri('alice', `?keyfile=${mallory.priv}&no_tty=1`), ['list']);
+    const r = await virshWith(client.env, uri('alice', `?keyfile=${mallory.priv}&no_tty=1`), ['destroy', 'test']);
     expect(r.rc).not.toBe(0);
     expect(r.stderr).toMatch(/Permission denied \(publickey/);
     expect(sink.attached.length).toBe(before);
@@ -174,7 +174,7 @@ describe('refusals (nothing reaches the daemon)', () => {
 
   test('a key that belongs to another user', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(client.env, uri('maas', `?keyfile=${alice.priv}&no_tty=1`), ['list']);
+    const r = await virshWith(client.env, uri('maas', `?keyfile=${alice.priv}&no_tty=1`), ['destroy', 'test']);
     expect(r.rc).not.toBe(0);
     expect(r.stderr).toMatch(/Permission denied/);
     expect(sink.attached.length).toBe(before);
@@ -182,7 +182,7 @@ describe('refusals (nothing reaches the daemon)', () => {
 
   test('unknown user', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(client.env, uri('nobody', `?keyfile=${alice.priv}&no_tty=1`), ['list']);
+    const r = await virshWith(client.env, uri('nobody', `?keyfile=${alice.priv}&no_tty=1`), ['destroy', 'test']);
     expect(r.rc).not.toBe(0);
     expect(r.stderr).toMatch(/Permission denied/);
     expect(sink.attached.length).toBe(before);
@@ -191,7 +191,7 @@ describe('refusals (nothing reaches the daemon)', () => {
   test('wrong password (MAAS sees "Permission denied, please try again")', async () => {
     const before = sink.attached.length;
     const failed = srv.stats().failedAuth;
-    const r = await run(SYSTEM_PYTHON, [path.join(FIXTURES, 'maas_login.py'), uri('maas'), 'not-the-password', 'list'], { env: client.env, timeoutMs: 60_000 });
+    const r = await run(SYSTEM_PYTHON, [path.join(FIXTURES, 'maas_login.py'), uri('maas'), 'not-the-password', 'destroy', 'test'], { env: client.env, timeoutMs: 60_000 });
     const res = JSON.parse(r.stdout) as { login: boolean; prompts: number[] };
     expect(res.login).toBe(false);
     // ssh's stderr ("Permission denied, please try again.") goes to virsh's
@@ -203,7 +203,7 @@ describe('refusals (nothing reaches the daemon)', () => {
 
   test('password for an unknown user', async () => {
     const before = sink.attached.length;
-    const r = await run(SYSTEM_PYTHON, [path.join(FIXTURES, 'maas_login.py'), uri('ghost'), PASSWORD, 'list'], { env: client.env, timeoutMs: 60_000 });
+    const r = await run(SYSTEM_PYTHON, [path.join(FIXTURES, 'maas_login.py'), uri('ghost'), PASSWORD, 'destroy', 'test'], { env: client.env, timeoutMs: 60_000 });
     const res = JSON.parse(r.stdout) as { login: boolean; prompts: number[] };
     expect(res.login).toBe(false);
     expect(res.prompts).toEqual([1, 1]);

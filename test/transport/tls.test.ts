@@ -1,26 +1,23 @@
 /**
- * TLS with libvirt's layout: real virsh over qemu+tls:// (test+tls://) with
- * certificates made here by openssl, a real libvirtd behind a relaying sink.
+ * TLS with libvirt's layout: real virsh over qemu+tls:// with certificates made
+ * here by openssl; behind it the real daemon on the simulator.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startTlsServer, resolveTlsFiles, dnAllowed, LIBVIRT_PKI, TlsConfigError, type TlsListener } from '../../src/transport/tls.js';
-import { startLibvirtd, type RefLibvirtd } from '../helpers/libvirtd.js';
 import { clientEnv } from '../helpers/virsh.js';
 import { waitFor } from '../helpers/proc.js';
-import { makePki, openssl, relaySink, tmpDir, virshWith, type RelaySink } from './fixtures.js';
+import { daemonSink, makePki, openssl, tmpDir, virshWith, MUTATING, type DaemonSink } from './fixtures.js';
 
-let lvd: RefLibvirtd;
 let pki: string;
-let sink: RelaySink;
+let sink: DaemonSink;
 let srv: TlsListener;
 const env = clientEnv();
 
 beforeAll(async () => {
-  lvd = await startLibvirtd();
+  sink = await daemonSink();
   pki = await tmpDir('vv-pki-');
   await makePki(pki);
-  sink = relaySink(lvd.port);
   srv = await startTlsServer(sink, {
     port: 0,
     files: resolveTlsFiles({ tlsDir: path.join(pki, 'server') }),
@@ -30,11 +27,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.close();
-  await lvd?.stop();
+  await sink?.close();
   await rm(pki, { recursive: true, force: true });
 });
 
-const uri = (dir: string) => `test+tls://127.0.0.1:${srv.port}/default?pkipath=${path.join(pki, dir)}`;
+const uri = (dir: string) => `qemu+tls://127.0.0.1:${srv.port}/system?pkipath=${path.join(pki, dir)}`;
 
 test('default file layout is libvirt\'s; --tls-dir maps to DIR/{cacert,servercert,serverkey}.pem', () => {
   expect(resolveTlsFiles({})).toEqual({ ca: '/etc/pki/CA/cacert.pem', cert: '/etc/pki/libvirt/servercert.pem', key: '/etc/pki/libvirt/private/serverkey.pem' });
@@ -71,7 +68,7 @@ test('several virsh commands in a row (the confirmation byte is read every time)
 test('maxVersion TLSv1.2 (the documented fallback) works with virsh', async () => {
   const s12 = await startTlsServer(sink, { port: 0, files: resolveTlsFiles({ tlsDir: path.join(pki, 'server') }), maxVersion: 'TLSv1.2' });
   try {
-    const r = await virshWith(env, `test+tls://127.0.0.1:${s12.port}/default?pkipath=${path.join(pki, 'maas')}`, ['domstate', 'test']);
+    const r = await virshWith(env, `qemu+tls://127.0.0.1:${s12.port}/system?pkipath=${path.join(pki, 'maas')}`, ['domstate', 'test']);
     expect(r.stdout.trim()).toBe('running');
   } finally {
     await s12.close();
@@ -79,6 +76,12 @@ test('maxVersion TLSv1.2 (the documented fallback) works with virsh', async () =
 });
 
 describe('refusals (nothing reaches the daemon)', () => {
+  let accepted = 0;
+  let logLen = 0;
+  beforeAll(async () => {
+    accepted = sink.daemon.acceptedCount;
+    logLen = (await sink.invocations()).length;
+  });
   test('plain bytes instead of a TLS handshake: closed, nothing attached, server keeps serving', async () => {
     const net = await import('node:net');
     const before = sink.attached.length;
@@ -88,13 +91,11 @@ describe('refusals (nothing reaches the daemon)', () => {
     s.write(Buffer.from('\0\0\0\x1c\x20\0\x80\x86 this is plain RPC, not TLS'));
     await new Promise<void>((res) => s.once('close', () => res()));
     expect(sink.attached.length).toBe(before);
-    const r = await virshWith(env, uri('maas'), ['domstate', 'test']);
-    expect(r.stdout.trim()).toBe('running');
   });
 
   test('no client certificate', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(env, uri('nocert'), ['list']);
+    const r = await virshWith(env, uri('nocert'), ['destroy', 'test']);
     expect(r.rc).toBe(1);
     expect(r.stderr).toMatch(/error: failed to connect to the hypervisor/);
     expect(r.stderr).toMatch(/TLS|certificate/i);
@@ -104,7 +105,7 @@ describe('refusals (nothing reaches the daemon)', () => {
   test('a client certificate from another CA', async () => {
     const before = sink.attached.length;
     const failures = srv.stats().handshakeFailures;
-    const r = await virshWith(env, uri('foreign'), ['list']);
+    const r = await virshWith(env, uri('foreign'), ['destroy', 'test']);
     expect(r.rc).toBe(1);
     expect(r.stderr).toMatch(/error: failed to connect to the hypervisor\nerror: Unable to read TLS confirmation/);
     expect(sink.attached.length).toBe(before);
@@ -114,11 +115,19 @@ describe('refusals (nothing reaches the daemon)', () => {
   test('a certificate from the CA whose name is not on the allow-list', async () => {
     const before = sink.attached.length;
     const refused = srv.stats().refused;
-    const r = await virshWith(env, uri('intruder'), ['list']);
+    const r = await virshWith(env, uri('intruder'), ['destroy', 'test']);
     expect(r.rc).toBe(1);
     expect(r.stderr).toContain('server verification (of our certificate or IP address) failed');
     expect(sink.attached.length).toBe(before);
     expect(srv.stats().refused).toBe(refused + 1);
+  });
+
+  test('after all of them: the daemon accepted nothing, no VirtualBox change ran; a good client still works', async () => {
+    expect(sink.daemon.acceptedCount).toBe(accepted);
+    expect((await sink.invocations()).slice(logLen).filter((a) => MUTATING.has(a[0]!))).toEqual([]);
+    expect(await sink.sim.state('test')).toBe('running');
+    const r = await virshWith(env, uri('maas'), ['domstate', 'test']);
+    expect(r.stdout.trim()).toBe('running');
   });
 });
 
