@@ -762,7 +762,7 @@ async function startOne(ctx: Ctx, vm: string, typeArg: string): Promise<void> {
     ctx.out(`Waiting for VM "${vm}" to power on...\n`);
     const dies = ctx.vmDiesOnStart;
     const gui = type === 'gui' || type === 'sdl' || type === 'separate';
-    if (dies || (gui && ctx.settings.noDisplay)) {
+    if (dies || ctx.noDriver || (gui && ctx.settings.noDisplay)) {
       await sleep(Math.min(ctx.settings.startMs, 200));
       if (dies) await update(ctx, entry, (m) => setState(m, 'aborted', ctx.now()));
       throw new SimFailure(

@@ -13,6 +13,8 @@ export class Ctx {
   private delayed = false;
   /** `vm-dies-on-start` fault active for this invocation. */
   vmDiesOnStart = false;
+  /** No kernel driver (wrapper warning mode): the VM process exits before powering up; state unchanged. */
+  noDriver = false;
   /** Set by a command that wants its delay applied at a specific point (e.g. after locking). */
   constructor(
     readonly env: Record<string, string | undefined>,

@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
+import * as os from 'node:os';
 import { Ctx } from './context.js';
 import {
   LOGO,
@@ -131,6 +132,37 @@ function lockFaultError(command: string, name: string): SimFailure {
   }
 }
 
+/** What VirtualBox's VBox.sh wrapper prints on stdout before exec'ing VBoxManage (7.0.16+ texts). */
+function wrapperWarnings(s: SimSettings, env: Record<string, string | undefined>): string {
+  let o = '';
+  if (s.wrapperWarnings.includes('kernel-module')) {
+    o +=
+      'WARNING: The vboxdrv kernel module is not loaded. Either there is no module\n' +
+      `         available for the current kernel (${os.release()}) or it failed to\n` +
+      '         load. Please recompile the kernel module and install it by\n\n' +
+      '           sudo /sbin/vboxconfig\n\n' +
+      '         You will not be able to start VMs until this problem is fixed.\n';
+  } else if (s.wrapperWarnings.includes('no-device')) {
+    o +=
+      'WARNING: The character device /dev/vboxdrv does not exist. Try\n\n' +
+      '           sudo /sbin/vboxconfig\n\n' +
+      '         and if that is not successful, try to re-install the package.\n\n' +
+      '         You will not be able to start VMs until this problem is fixed.\n';
+  }
+  if (s.wrapperWarnings.includes('user-env')) {
+    let me = '';
+    try {
+      me = os.userInfo().username;
+    } catch {
+      me = '';
+    }
+    if (!env.LOGNAME || env.LOGNAME !== me || !env.USER || env.USER !== me) {
+      o += 'WARNING: Environment variable LOGNAME or USER does not correspond to effective user id.\n';
+    }
+  }
+  return o;
+}
+
 function garbage(): string {
   const lines: string[] = [];
   for (let i = 0; i < 6; i++) lines.push(crypto.randomBytes(12 + i * 3).toString('base64').replace(/[=/]/g, '~'));
@@ -159,6 +191,8 @@ export async function runVBoxManage(argv: string[], env: Record<string, string |
     throw e;
   }
   const result = await runInner(argv, env, home, settings);
+  const warn = wrapperWarnings(settings, env);
+  if (warn) result.stdout = warn + result.stdout;
   logInvocation(settings, {
     time: new Date(t0).toISOString(),
     pid: process.pid,
@@ -229,6 +263,8 @@ async function runInner(argv: string[], env: Record<string, string | undefined>,
     return { stdout: '', stderr: lockFaultError(command, name).stderr, exitCode: 1 };
   }
   if (fault?.mode === 'vm-dies-on-start') ctx.vmDiesOnStart = true;
+  // without the kernel driver the VM process cannot open /dev/vboxdrv and exits (spec §4)
+  if (settings.wrapperWarnings.includes('kernel-module') || settings.wrapperWarnings.includes('no-device')) ctx.noDriver = true;
 
   let exitCode = 0;
   try {

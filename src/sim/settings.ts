@@ -75,6 +75,8 @@ export interface SimSettings {
   noDisplay: boolean;
   /** The host has an autostart database (VBOXAUTOSTART_DB); without it `--autostart-enabled` changes fail. */
   autostartDb: boolean;
+  /** VBox.sh wrapper warnings printed on stdout before the output: `kernel-module`, `no-device`, `user-env`. */
+  wrapperWarnings: string[];
 }
 
 function num(v: string | undefined): number | undefined {
@@ -128,6 +130,7 @@ export function loadSettings(env: Record<string, string | undefined>, home = use
     machineFolder: env.VBOXSIM_MACHINE_FOLDER || (env.VBOX_USER_HOME ? path.join(home, 'VirtualBox VMs') : path.join(env.HOME ?? '/root', 'VirtualBox VMs')),
     noDisplay: !env.DISPLAY && !env.WAYLAND_DISPLAY,
     autostartDb: bool(env.VBOXSIM_AUTOSTART_DB) ?? true,
+    wrapperWarnings: (env.VBOXSIM_WRAPPER_WARNINGS ?? '').split(',').map((w) => w.trim()).filter(Boolean),
   };
   if (env.VBOXSIM_DELAYS) Object.assign(s.delays, parseJson(env.VBOXSIM_DELAYS, 'VBOXSIM_DELAYS'));
   if (env.VBOXSIM_FAULTS) s.faults.push(...asFaults(parseJson(env.VBOXSIM_FAULTS, 'VBOXSIM_FAULTS')));
@@ -152,6 +155,7 @@ export function loadSettings(env: Record<string, string | undefined>, home = use
     if (typeof j.machineFolder === 'string') s.machineFolder = path.resolve(home, j.machineFolder);
     if (typeof j.noDisplay === 'boolean') s.noDisplay = j.noDisplay;
     if (typeof j.autostartDb === 'boolean') s.autostartDb = j.autostartDb;
+    if (Array.isArray(j.wrapperWarnings)) s.wrapperWarnings = j.wrapperWarnings.filter((w): w is string => typeof w === 'string');
     if (j.delays && typeof j.delays === 'object') {
       for (const [k, v] of Object.entries(j.delays as Record<string, unknown>)) {
         if (typeof v === 'number' && v >= 0) s.delays[k] = v;

@@ -167,3 +167,21 @@ test('invocation log: one JSON line per run with time, pid, argv, exit code, dur
   await h.run(['list', 'vms']);
   expect(fs.readFileSync(path.join(h.home, 'vboxsim-invocations.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
 });
+
+test('wrapper warnings: the VBox.sh blocks on stdout before the output; no kernel driver → VMs cannot start', async () => {
+  await h.create('w', '--ostype', 'Ubuntu_64');
+  h.writeSettings({ wrapperWarnings: ['kernel-module'] });
+  const list = await h.run(['list', 'vms']);
+  expect(list.code).toBe(0);
+  expect(list.stdout).toMatch(/^WARNING: The vboxdrv kernel module is not loaded\. Either there is no module\n {9}available for the current kernel \(.+\) or it failed to\n {9}load\. Please recompile the kernel module and install it by\n\n {11}sudo \/sbin\/vboxconfig\n\n {9}You will not be able to start VMs until this problem is fixed\.\n"w" \{[0-9a-f-]{36}\}\n$/);
+  const start = await h.run(['startvm', 'w', '--type', 'headless']);
+  expect(start.code).toBe(1);
+  expect(start.stdout.endsWith('Waiting for VM "w" to power on...\n')).toBe(true);
+  expect(start.stderr).toContain("The virtual machine 'w' has terminated unexpectedly during startup with exit code 1 (0x1)");
+  h.writeSettings({ wrapperWarnings: ['user-env'] });
+  const warn = 'WARNING: Environment variable LOGNAME or USER does not correspond to effective user id.\n';
+  expect((await h.run(['--version'], { USER: 'someone-else', LOGNAME: 'someone-else' })).stdout).toBe(warn + '7.0.18r162988\n');
+  const me = (await import('node:os')).userInfo().username;
+  expect((await h.run(['--version'], { USER: me, LOGNAME: me })).stdout).toBe('7.0.18r162988\n');
+  expect(await h.state('w')).toBe('poweroff');
+});
