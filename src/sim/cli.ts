@@ -2,6 +2,8 @@
 import { runVBoxManage } from './index.js';
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // A reader that went away (`vboxsim … | head`): exit quietly like a process killed by SIGPIPE would.
+  for (const s of [process.stdout, process.stderr]) s.on('error', () => process.exit(141));
   // Keep the event loop alive while the command runs (a `hang` fault never settles).
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const r = await runVBoxManage(argv, process.env);

@@ -182,6 +182,7 @@ function logInvocation(s: SimSettings, entry: Record<string, unknown>): void {
 /** Run one VBoxManage command line in-process. Never throws; `hang` faults never resolve. */
 export async function runVBoxManage(argv: string[], env: Record<string, string | undefined>): Promise<SimResult> {
   const t0 = Date.now();
+  env = env ?? {};
   const home = userHome(env);
   let settings: SimSettings;
   try {
@@ -190,7 +191,16 @@ export async function runVBoxManage(argv: string[], env: Record<string, string |
     if (e instanceof SettingsError) return { stdout: '', stderr: `vboxsim: ${e.message}\n`, exitCode: 1 };
     throw e;
   }
-  const result = await runInner(argv, env, home, settings);
+  let result: SimResult;
+  if (!Array.isArray(argv) || argv.some((a) => typeof a !== 'string')) {
+    result = { stdout: '', stderr: 'vboxsim: argv must be an array of strings\n', exitCode: 2 };
+  } else {
+    try {
+      result = await runInner(argv, env, home, settings);
+    } catch (e) {
+      result = { stdout: '', stderr: `VBoxManage: error: vboxsim internal error: ${(e as Error)?.stack ?? String(e)}\n`, exitCode: 1 };
+    }
+  }
   const warn = wrapperWarnings(settings, env);
   if (warn) result.stdout = warn + result.stdout;
   logInvocation(settings, {

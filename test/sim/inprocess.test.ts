@@ -99,3 +99,15 @@ test('inaccessible machine (settings file gone): <inaccessible> in list vms, sho
   // by name it is simply not found
   expect((await h.run(['showvminfo', 'fragile'])).code).toBe(1);
 });
+
+test('bad input to runVBoxManage is a clear result, never a throw', async () => {
+  const r = await runVBoxManage(['list', 5 as unknown as string], env());
+  expect(r).toEqual({ stdout: '', stderr: 'vboxsim: argv must be an array of strings\n', exitCode: 2 });
+  const r2 = await runVBoxManage(['modifyvm', 'nope', '--memory'], env());
+  expect(r2.exitCode).toBe(1);
+  expect(r2.stderr.split('\n')[0]).toBe("VBoxManage: error: Could not find a registered machine named 'nope'");
+  await runVBoxManage(['createvm', '--name', 'x', '--register'], env());
+  const r3 = await runVBoxManage(['modifyvm', 'x', '--memory'], env());
+  expect(r3.exitCode).toBe(1);
+  expect(r3.stderr).toContain('VBoxManage: error: --memory: RTGetOpt: Command line option needs argument.');
+});
