@@ -207,6 +207,29 @@ function isExecutableFile(p: string): boolean {
   }
 }
 
+/**
+ * Process groups of running invocations, across all LocalRunners. Detached
+ * children are not covered by execa's `cleanup`, so a daemon that exits (even
+ * abnormally) kills what it started from a synchronous 'exit' hook.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const g of liveGroups) {
+        try {
+          process.kill(process.platform === 'win32' ? g : -g, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    });
+  }
+}
+
 export interface LocalRunnerOptions {
   /** Explicit VBoxManage path; a `.js` file is run with this Node (bin/vboxsim.js). */
   vboxmanage?: string;
@@ -287,7 +310,10 @@ export class LocalRunner implements Runner {
       encoding: 'utf8',
     });
     const pid = child.pid;
-    if (pid !== undefined) this.live.add(pid);
+    if (pid !== undefined) {
+      this.live.add(pid);
+      trackGroup(pid);
+    }
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
@@ -319,7 +345,10 @@ export class LocalRunner implements Runner {
     } finally {
       clearTimeout(timer);
       clearTimeout(killTimer);
-      if (pid !== undefined) this.live.delete(pid);
+      if (pid !== undefined) {
+        this.live.delete(pid);
+        liveGroups.delete(pid);
+      }
     }
   }
 

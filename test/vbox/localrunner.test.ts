@@ -4,11 +4,13 @@
  * wrapper warnings and CRLF, timeouts that kill the whole process tree, and
  * VBoxManage discovery on every platform's layout.
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findVBoxManage, LocalRunner } from '../../src/vbox/runner.js';
 import { VBoxError } from '../../src/vbox/types.js';
+import { PROJECT } from './helpers.js';
 
 let dir: string;
 const script = (name: string, body: string) => {
@@ -97,6 +99,27 @@ describe('LocalRunner', () => {
     const pid = Number(readFileSync(pids, 'utf8').trim());
     spawned.push(pid);
     expect(await waitDead(pid)).toBe(true);
+  });
+
+  test('a daemon that exits while a command runs takes the command (and its children) with it', async () => {
+    const runnerJs = path.join(PROJECT, 'dist', 'src', 'vbox', 'runner.js');
+    if (!existsSync(runnerJs)) execFileSync('npx', ['tsc', '-p', '.'], { cwd: PROJECT, stdio: 'ignore' });
+    const pids = path.join(dir, 'pids3');
+    const p = script('hang3', `sleep 300 & echo $! > '${pids}'; echo $$ >> '${pids}'; wait`);
+    const daemon = path.join(dir, 'daemon.mjs');
+    writeFileSync(daemon, [
+      `import { LocalRunner } from ${JSON.stringify(runnerJs)};`,
+      `import { existsSync } from 'node:fs';`,
+      `const r = new LocalRunner({ vboxmanage: ${JSON.stringify(p)} });`,
+      `r.run(['list', 'vms'], { timeoutMs: 600000 });`,
+      `const t = setInterval(() => { if (existsSync(${JSON.stringify(pids)})) { clearInterval(t); setTimeout(() => process.exit(3), 100); } }, 20);`,
+    ].join('\n'));
+    const code = await new Promise<number | null>((resolve) => execFile(process.execPath, [daemon], (e) => resolve(e ? (e as { code?: number }).code ?? 1 : 0)));
+    expect(code).toBe(3);
+    const [child, leader] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+    spawned.push(child, leader);
+    expect(await waitDead(leader)).toBe(true);
+    expect(await waitDead(child)).toBe(true);
   });
 
   test('a .js "VBoxManage" runs with this Node', async () => {
