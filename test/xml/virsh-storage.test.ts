@@ -426,6 +426,38 @@ describe('saved VMs', () => {
   });
 });
 
+describe('detach and change-media', () => {
+  test('change-media --insert/--eject on the CD, detach-disk and detach-interface --config', async () => {
+    // d1 (from the test above): SATA disk sda, empty IDE CD hdc
+    const iso = path.join(work, 'install.iso');
+    fs.writeFileSync(iso, 'not really an ISO, the simulator does not read it');
+    await virshOk(['change-media', 'd1', 'hdc', iso, '--insert', '--config'], { uri });
+    expect((await sim.info('d1'))['IDE-1-0']).toBe(iso);
+    const blk = columns(await virshOk(['domblklist', 'd1', '--details'], { uri }), ['Device', 'Target', 'Source']);
+    expect(blk).toContainEqual(['cdrom', 'hdc', iso]);
+    await virshOk(['change-media', 'd1', 'hdc', '--eject', '--config'], { uri });
+    expect((await sim.info('d1'))['IDE-1-0']).toBe('emptydrive');
+    const notCd = await virsh(['change-media', 'd1', 'sda', iso, '--update', '--config'], { uri });
+    expect(notCd.rc).toBe(1);
+
+    const disk = path.join(defaultPool, 'd1.img');
+    await virshOk(['detach-disk', 'd1', 'sda', '--config'], { uri });
+    expect((await sim.info('d1'))['SATA-0-0']).toBe('none');
+    expect(fs.existsSync(disk)).toBe(true); // detaching never deletes the medium
+    const gone = await virsh(['detach-disk', 'd1', 'sda', '--config'], { uri });
+    expect(gone.rc).toBe(1);
+
+    const bridged = /^Name:\s+(\S+)$/m.exec(await sim.vbox(['list', 'bridgedifs']))![1]!;
+    await virshOk(['attach-interface', 'd1', 'bridge', bridged, '--mac', '52:54:00:11:22:33', '--config'], { uri });
+    expect((await sim.info('d1')).macaddress1).toBe('525400112233');
+    await virshOk(['detach-interface', 'd1', 'bridge', '--mac', '52:54:00:11:22:33', '--config'], { uri });
+    expect((await sim.info('d1')).nic1).toBe('none');
+    const none = await virsh(['detach-interface', 'd1', 'bridge', '--mac', '52:54:00:11:22:33', '--config'], { uri });
+    expect(none.rc).toBe(1);
+    expect(none.stderr).toContain('No interface found'); // virsh looks in our XML first: it is gone
+  });
+});
+
 describe('python3-libvirt (an independent client of the same procedures)', () => {
   // uses vm3 (with its 5 GiB VDI) from the block-info test above
   test('pools, volumes, block info, domain capabilities, define and undefine through the binding', async () => {

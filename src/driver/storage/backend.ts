@@ -65,8 +65,8 @@ export interface StorageAttachSpec {
   controller: string;
   port: number;
   device: number;
-  /** hdd | dvddrive | fdd */
-  type: string;
+  /** hdd | dvddrive | fdd (omitted when detaching with medium `none`) */
+  type?: string;
   /** File path, medium UUID, `emptydrive` or `none` (detach). */
   medium: string;
 }

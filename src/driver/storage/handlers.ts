@@ -282,6 +282,86 @@ export class StorageService {
     this.deps.log?.info('undefine: VM unregistered (media kept)', { uuid: dom.uuid, name: dom.name, who: op.who });
   }
 
+  /** DOMAIN_DETACH_DEVICE_FLAGS: detach-interface / detach-disk --config (what virsh sends: the device's XML). */
+  async detachDevice(dom: DomainRefLike, xml: string, flags: number, ctx: CallContext): Promise<void> {
+    checkFlags(flags, ATTACH_LIVE | ATTACH_CONFIG, 'vboxDomainDetachDeviceFlags');
+    const { host } = this.deps;
+    const op = this.opCtx(ctx);
+    const dev = parseDeviceXml(xml);
+    const vm = await host.getVm(dom.uuid, { fresh: true }).catch((e) => { throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`); });
+    const running = isRunningLike(vm);
+    if ((flags & ATTACH_LIVE) !== 0 || (flags === 0 && running)) {
+      throw LibvirtError.operationUnsupported(running
+        ? 'live detach from a running VirtualBox VM (use --config and power it off)'
+        : 'cannot detach device live from a domain that is not running');
+    }
+    if (dev.kind === 'interface') {
+      const base = parseDomainXml(domainXml(vm, { name: dom.name }));
+      const i = dev.iface;
+      const matches = base.interfaces.filter((x) => (i.mac ? x.mac === i.mac : x.type === i.type && (i.source === undefined || x.source === i.source)));
+      if (matches.length === 0) {
+        throw LibvirtError.report(99, 20, i.mac ? `no device matching MAC address ${macColon(i.mac)} found` : `no ${i.type} interface found`);
+      }
+      if (matches.length > 1) throw LibvirtError.operationFailed(`multiple devices matching MAC address ${i.mac ? macColon(i.mac) : ''} found`.trim());
+      base.interfaces = base.interfaces.filter((x) => x !== matches[0]);
+      const changes = changesForExisting(vm, base, await this.defineContext(base, dom.name));
+      if (!changes.nics?.length) return;
+      if (!canModify(vm)) { await this.pending.add(dom.uuid, { nics: changes.nics }); return; }
+      try {
+        await host.modifyVm(dom.uuid, { nics: changes.nics }, op);
+      } catch (e) {
+        throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`);
+      } finally {
+        host.invalidate(dom.uuid);
+      }
+      return;
+    }
+    if (!canModify(vm)) throw LibvirtError.operationInvalid(`detaching disks from a ${vm.state} VirtualBox VM is not supported; power it off first`, 25);
+    const p = placeDisks(vm).find((x) => x.target === dev.disk.target);
+    if (!p) throw LibvirtError.operationFailed(`disk ${dev.disk.target} not found`);
+    const storageAttach = need(this.ops, 'storageAttach', 'detach-disk');
+    try {
+      await storageAttach(dom.uuid, { controller: p.attachment.controller, port: p.attachment.port, device: p.attachment.device, medium: 'none' }, op);
+    } catch (e) {
+      throw vboxToLibvirt(e, dom.name);
+    } finally {
+      host.invalidate(dom.uuid);
+    }
+    this.deps.log?.info('disk detached (medium kept)', { uuid: dom.uuid, target: p.target, who: op.who });
+  }
+
+  /** DOMAIN_UPDATE_DEVICE_FLAGS: change-media (insert/eject a CD/DVD or floppy image). */
+  async updateDevice(dom: DomainRefLike, xml: string, flags: number, ctx: CallContext): Promise<void> {
+    checkFlags(flags, ATTACH_LIVE | ATTACH_CONFIG | 4 /* FORCE */, 'vboxDomainUpdateDeviceFlags');
+    const { host } = this.deps;
+    const op = this.opCtx(ctx);
+    const dev = parseDeviceXml(xml);
+    if (dev.kind !== 'disk' || dev.disk.device === 'disk') {
+      throw configUnsupported('only CD/DVD and floppy media can be changed with update-device (change-media)', 'device');
+    }
+    const vm = await host.getVm(dom.uuid, { fresh: true }).catch((e) => { throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`); });
+    const p = placeDisks(vm).find((x) => x.target === dev.disk.target);
+    if (!p) throw LibvirtError.operationFailed(`disk ${dev.disk.target} not found`);
+    const want = dev.disk.device === 'cdrom' ? 'dvd' : 'floppy';
+    if (p.attachment.kind !== want) throw configUnsupported(`disk ${dev.disk.target} is a ${p.attachment.kind}, not a ${dev.disk.device}`, 'device');
+    if (dev.disk.file !== undefined && this.localFiles) {
+      const st = await fs.stat(dev.disk.file).catch(() => undefined);
+      if (!st) throw LibvirtError.report(38, 20, `cannot access storage file '${dev.disk.file}': No such file or directory`);
+    }
+    const storageAttach = need(this.ops, 'storageAttach', 'change-media');
+    try {
+      // VirtualBox changes removable media of running and stopped VMs alike (live and persistent)
+      await storageAttach(dom.uuid, {
+        controller: p.attachment.controller, port: p.attachment.port, device: p.attachment.device,
+        type: want === 'dvd' ? 'dvddrive' : 'fdd', medium: dev.disk.file ?? 'emptydrive',
+      }, op);
+    } catch (e) {
+      throw vboxToLibvirt(e, dom.name);
+    } finally {
+      host.invalidate(dom.uuid);
+    }
+  }
+
   async attachDevice(dom: DomainRefLike, xml: string, flags: number, ctx: CallContext): Promise<void> {
     checkFlags(flags, ATTACH_LIVE | ATTACH_CONFIG, 'vboxDomainAttachDeviceFlags');
     const { host } = this.deps;
@@ -474,6 +554,8 @@ export class StorageService {
   }
 }
 
+const macColon = (mac: string) => mac.toLowerCase().match(/../g)!.join(':');
+
 // ---- wire helpers ------------------------------------------------------------
 
 const domWire = (d: DomainRefLike): NonnullDomain => ({ name: d.name, uuid: uuidToBytes(d.uuid), id: d.id });
@@ -525,6 +607,8 @@ export function storageHandlers(deps: StorageDeps, table: HandlerTable = new Han
     .on(Proc.DOMAIN_UNDEFINE_FLAGS, (a, ctx) => svc.undefine(domRef(a.dom), a.flags, ctx))
     .on(Proc.DOMAIN_ATTACH_DEVICE, (a, ctx) => svc.attachDevice(domRef(a.dom), a.xml, 0, ctx))
     .on(Proc.DOMAIN_ATTACH_DEVICE_FLAGS, (a, ctx) => svc.attachDevice(domRef(a.dom), a.xml, a.flags, ctx))
+    .on(Proc.DOMAIN_DETACH_DEVICE_FLAGS, (a, ctx) => svc.detachDevice(domRef(a.dom), a.xml, a.flags, ctx))
+    .on(Proc.DOMAIN_UPDATE_DEVICE_FLAGS, (a, ctx) => svc.updateDevice(domRef(a.dom), a.xml, a.flags, ctx))
     .on(Proc.DOMAIN_GET_BLOCK_INFO, (a) => svc.blockInfo(domRef(a.dom), a.path, a.flags))
     // pools
     .on(Proc.CONNECT_LIST_ALL_STORAGE_POOLS, async (a) => {
