@@ -277,10 +277,10 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
       expect(await ok('domstate', alias)).toBe('shut off\n\n');
       expect(await ok('domuuid', alias)).toBe(`${std.uuids[n]}\n\n`);
       expect(await ok('domname', std.uuids[n])).toBe(`${alias}\n\n`);
-      expect(field(await ok('dominfo', alias), 'Name')).toBe(alias);
-      expect(await xpath(await ok('dumpxml', alias), 'string(/domain/name)')).toBe(alias);
     }
     const alias = expectedAlias('My VM', std.uuids['My VM']);
+    expect(field(await ok('dominfo', alias), 'Name')).toBe(alias);
+    expect(await xpath(await ok('dumpxml', alias), 'string(/domain/name)')).toBe(alias);
     expect(await ok('start', alias)).toBe(`Domain '${alias}' started\n\n`);
     expect(await std.host.state('My VM')).toBe('running');
     expect(await ok('destroy', alias)).toBe(`Domain '${alias}' destroyed\n\n`);
