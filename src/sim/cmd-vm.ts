@@ -29,6 +29,7 @@ import {
   newMachine,
   pressPowerButton,
   randomMac,
+  sanitiseMachineFilename,
   setState,
   settle,
   type Machine,
@@ -289,11 +290,11 @@ export async function cmdCreateVm(ctx: Ctx, args: string[]): Promise<void> {
     osId = f;
   }
   if (name === '') throw createErr('Machine name cannot be empty', 'NS_ERROR_INVALID_ARG');
-  const folderName = name.replace(/[/\\:*?"<>|]/g, '_');
-  const baseDir = path.resolve(base ?? ctx.settings.machineFolder);
-  const cfg = base === undefined || groups.length === 0 || groups[0] === '/'
-    ? path.join(baseDir, folderName, `${folderName}.vbox`)
-    : path.join(baseDir, ...groups[0]!.split('/').filter(Boolean), folderName, `${folderName}.vbox`);
+  // VirtualBox::composeMachineFilename: <base>[<first group>]/<sanitised name>/<sanitised name>.vbox
+  const folderName = sanitiseMachineFilename(name);
+  const baseDir = path.resolve(base || ctx.settings.machineFolder);
+  const group = groups[0] && groups[0] !== '/' ? groups[0].split('/').filter(Boolean) : [];
+  const cfg = path.join(baseDir, ...group, folderName, `${folderName}.vbox`);
   await ctx.commandDelay();
   const id = uuid ?? crypto.randomUUID();
   await ctx.store.updateRegistry((reg) => {

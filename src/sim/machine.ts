@@ -180,6 +180,20 @@ export function findOsType(id: string): string | undefined {
   return Object.keys(OS_TYPES).find((k) => k.toLowerCase() === l);
 }
 
+/** VirtualBox's sanitiseMachineFilename(): the folder/file name used for a machine name. */
+export function sanitiseMachineFilename(name: string): string {
+  const ok = (cp: number) =>
+    cp === 0x20 || cp === 0x28 || cp === 0x29 || cp === 0x2d || cp === 0x2e || (cp >= 0x30 && cp <= 0x39) ||
+    (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || cp === 0x5f || (cp >= 0xa0 && cp <= 0xd7af);
+  const chars = [...name].map((c) => (ok(c.codePointAt(0)!) ? c : '_'));
+  if (chars.length === 0) return '';
+  if (chars[0] === '.' || chars[0] === '-') chars[0] = '_';
+  if (chars[chars.length - 1] === '.') chars[chars.length - 1] = '_';
+  for (let i = 0; i < chars.length && chars[i] === ' '; i++) chars[i] = '_';
+  for (let i = chars.length - 1; i > 0 && chars[i] === ' '; i--) chars[i] = '_';
+  return chars.join('');
+}
+
 export function randomMac(): string {
   return '080027' + crypto.randomBytes(3).toString('hex').toUpperCase();
 }
@@ -365,6 +379,12 @@ function mrString(key: string, value: string, quoteKey = false): string {
 
 const onoff = (b: boolean) => (b ? 'on' : 'off');
 
+/** The settings file's base name (`<folder>/<base>.vbox`). */
+function fileBase(m: Machine): string {
+  const f = m.cfgFile.slice(m.cfgFile.lastIndexOf('/') + 1);
+  return f.endsWith('.vbox') ? f.slice(0, -5) : f;
+}
+
 export function machineFolder(m: Machine): string {
   const i = m.cfgFile.lastIndexOf('/');
   return i >= 0 ? m.cfgFile.slice(0, i) : '.';
@@ -412,7 +432,7 @@ export function machineReadable(m: Machine): string {
   S('ioapic', onoff(m.ioapic));
   S('biosapic', 'apic');
   N('biossystemtimeoffset', 0);
-  if (m.firmware !== 'BIOS') S('NvramFile', `${dir}/${m.name}.nvram`);
+  if (m.firmware !== 'BIOS') S('NvramFile', `${dir}/${fileBase(m)}.nvram`);
   S('rtcuseutc', 'off');
   S('hwvirtex', 'on');
   S('nestedpaging', 'on');
@@ -542,7 +562,7 @@ export function machineReadable(m: Machine): string {
   N('rec_screen_id', 0);
   S('rec_screen_video_enabled', 'on');
   S('rec_screen_dest', 'File');
-  S('rec_screen_dest_filename', `${dir}/${m.name}-screen0.webm`);
+  S('rec_screen_dest_filename', `${dir}/${fileBase(m)}-screen0.webm`);
   S('rec_screen_opts', 'vc_enabled=true,ac_enabled=false,ac_profile=med');
   S('rec_screen_video_res_xy', '1024x768');
   N('rec_screen_video_rate_kbps', 512);

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
-import { newMachine, findOsType, setState, type Machine } from './machine.js';
+import { newMachine, findOsType, setState, sanitiseMachineFilename, type Machine } from './machine.js';
 
 export interface RegistryMachine {
   uuid: string;
@@ -351,7 +351,7 @@ export class SimStore {
     const uuid = opts.uuid ?? crypto.randomUUID();
     const ostype = findOsType(opts.ostype ?? 'Other') ?? 'Other';
     const folder = opts.folder ?? path.join(this.home, 'VirtualBox VMs');
-    const safe = opts.name.replace(/[/\\:*?"<>|]/g, '_');
+    const safe = sanitiseMachineFilename(opts.name);
     const cfg = path.join(folder, safe, `${safe}.vbox`);
     const now = Date.now();
     const m = newMachine({ uuid, name: opts.name, ostype, cfgFile: cfg, groups: [], defaults: false, now });

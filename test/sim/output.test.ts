@@ -91,6 +91,15 @@ describe('createvm / list vms', () => {
     expect(r.stderr).toMatch(/Context: "CreateMachine\(bstrSettingsFile.raw\(\), .*" at line 397 of file VBoxManageMisc\.cpp\n$/);
   });
 
+  test('settings-file path: first group below the machine folder, name sanitised as VirtualBox does', async () => {
+    const out = await h.ok(['createvm', '--name', '.a/b:c*d ', '--groups', '/lab/rack1,/other', '--register']);
+    const cfg = path.join(h.home, 'VirtualBox VMs', 'lab', 'rack1', '_a_b_c_d_', '_a_b_c_d_.vbox');
+    expect(out).toContain(`Settings file: '${cfg}'\n`);
+    const info = await h.info('.a/b:c*d ');
+    expect([info.get('CfgFile'), info.get('groups'), info.get('name')]).toEqual([cfg, '/lab/rack1,/other', '.a/b:c*d ']);
+    expect(info.get('rec_screen_dest_filename')).toBe(path.join(path.dirname(cfg), '_a_b_c_d_-screen0.webm'));
+  });
+
   test('empty registry: list vms prints nothing, exit 0; createvm without --name is a syntax error', async () => {
     expect(await h.run(['list', 'vms'])).toMatchObject({ stdout: '', code: 0 });
     const r = await h.run(['createvm', '--ostype', 'Ubuntu_64']);
