@@ -40,7 +40,14 @@ describe(`virsh commands against vboxvirt (${backend} backend)`, () => {
   let std: StdHost;
   let d: Daemon;
   const run = (...args: string[]) => virsh(args, { uri: d.uri });
-  const ok = (...args: string[]) => virshOk(args, { uri: d.uri });
+  /** virsh that must succeed; on failure the error also carries the tail of the daemon's log. */
+  const ok = async (...args: string[]) => {
+    try {
+      return await virshOk(args, { uri: d.uri });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- vboxvirt log (tail) ---\n${d.logs().slice(-3000)}`);
+    }
+  };
 
   beforeAll(async () => {
     std = await createStdHost({ withUnsafe: true });
