@@ -1,14 +1,12 @@
 /**
  * Shared pieces of the transport tests:
- *  - `relaySink(port)`: a ConnectionSink that records each identity and joins
- *    the stream to a real libvirtd (TEST driver) on 127.0.0.1:port, so real
- *    virsh gets real answers through our transports;
+ *  - `daemonSink()`: the real daemon on the simulator behind a sink that
+ *    records each identity (`recordingSink()` records and closes);
  *  - a throw-away SSH client setup (own known_hosts, own config, an `ssh`
  *    wrapper first on PATH: OpenSSH takes ~ from the passwd entry, not from
  *    $HOME, so the wrapper's `-F` is what keeps the tests off /root/.ssh);
  *  - ssh-keygen / openssl helpers.
  */
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { mkdtemp, writeFile, chmod, readFile, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,41 +20,13 @@ import { Daemon } from '../../src/daemon.js';
 import { createSimHost as createSimBackend } from '../../src/vbox/index.js';
 import { nullLogger } from '../../src/log.js';
 
-export interface RelaySink extends ConnectionSink {
+export interface RecordingSink extends ConnectionSink {
   attached: Identity[];
   /** Streams currently open. */
   open(): number;
 }
 
-export function relaySink(libvirtdPort: number): RelaySink {
-  const attached: Identity[] = [];
-  let open = 0;
-  return {
-    attached,
-    open: () => open,
-    attach(stream: Duplex, identity: Identity) {
-      attached.push(identity);
-      open++;
-      const up = net.connect({ host: '127.0.0.1', port: libvirtdPort });
-      let closed = false;
-      const done = () => {
-        if (closed) return;
-        closed = true;
-        open--;
-        up.destroy();
-        stream.destroy();
-      };
-      stream.pipe(up);
-      up.pipe(stream);
-      stream.on('error', done);
-      up.on('error', done);
-      stream.on('close', done);
-      up.on('close', done);
-    },
-  };
-}
-
-export interface DaemonSink extends RelaySink {
+export interface DaemonSink extends RecordingSink {
   sim: SimHost;
   daemon: Daemon;
   /** argv of every simulated VBoxManage run so far (the simulator's invocation log). */
@@ -101,7 +71,7 @@ export async function daemonSink(): Promise<DaemonSink> {
 }
 
 /** A sink that records and closes at once (for refusal tests: it must never be called). */
-export function recordingSink(): RelaySink {
+export function recordingSink(): RecordingSink {
   const attached: Identity[] = [];
   return {
     attached,

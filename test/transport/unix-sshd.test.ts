@@ -1,43 +1,40 @@
 /**
  * Unix-socket listener, bin/virt-ssh-helper.js and the stdio transport, with
- * real virsh: directly (test+unix://?socket=), through the helper and through
+ * real virsh: directly (qemu+unix://?socket=), through the helper and through
  * stdio (libvirt's ext transport runs a command and talks over its stdio), and
  * through a real OpenSSH sshd on 127.0.0.1 (own config, host key and port,
  * started and stopped here) with virsh's default command (virt-ssh-helper on
  * the remote PATH) and with `?socket=` (the `nc -U` form).
- * Behind the daemon side: a real libvirtd (TEST driver) through a relaying sink.
+ * Behind the listener: the real daemon on the simulator (a sink records each identity).
  */
 import { mkdir, rm, writeFile, chmod, stat, readFile } from 'node:fs/promises';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startUnixServer, UnixSocketError, type UnixListener } from '../../src/transport/unix.js';
-import { startLibvirtd, type RefLibvirtd } from '../helpers/libvirtd.js';
 import { run, startProcess, type LongProcess } from '../helpers/proc.js';
 import { freePort, waitForListening } from '../helpers/net.js';
 import { ROOT, SYSTEM_PYTHON } from '../helpers/paths.js';
 import { clientEnv } from '../helpers/virsh.js';
-import { relaySink, sshClient, sshKeygen, tmpDir, virshWith, FIXTURES, type RelaySink, type SshClientSetup } from './fixtures.js';
+import { daemonSink, sshClient, sshKeygen, tmpDir, virshWith, FIXTURES, MUTATING, type DaemonSink, type SshClientSetup } from './fixtures.js';
 
 const HELPER = path.join(ROOT, 'bin', 'virt-ssh-helper.js');
-let lvd: RefLibvirtd;
 let dir: string;
 let sock: string;
-let sink: RelaySink;
+let sink: DaemonSink;
 let unix: UnixListener;
 const env = clientEnv();
 
 beforeAll(async () => {
-  lvd = await startLibvirtd();
+  sink = await daemonSink();
   dir = await tmpDir('vv-unix-');
   sock = path.join(dir, 'run', 'libvirt-sock');
-  sink = relaySink(lvd.port);
   unix = await startUnixServer(sink, { path: sock });
 });
 
 afterAll(async () => {
   await unix?.close();
-  await lvd?.stop();
+  await sink?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -59,13 +56,13 @@ describe('unix socket listener', () => {
     }
   });
 
-  test('virsh over test+unix://?socket= works; the -ro socket gives a read-only identity', async () => {
+  test('virsh over qemu+unix://?socket= works; the -ro socket gives a read-only identity', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(env, `test+unix:///default?socket=${sock}`, ['domstate', 'test']);
+    const r = await virshWith(env, `qemu+unix:///system?socket=${sock}`, ['domstate', 'test']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('running');
     expect(sink.attached[before]).toEqual({ transport: 'unix', address: 'local', authMethod: 'none', readOnlyTransport: false });
-    const r2 = await virshWith(env, `test+unix:///default?socket=${sock}-ro`, ['domstate', 'test']);
+    const r2 = await virshWith(env, `qemu+unix:///system?socket=${sock}-ro`, ['domstate', 'test']);
     expect(r2.stdout.trim()).toBe('running');
     expect(sink.attached[before + 1]).toMatchObject({ transport: 'unix', readOnlyTransport: true });
   });
@@ -82,7 +79,7 @@ describe('unix socket listener', () => {
     try {
       // The path is in use now: a second server refuses and leaves it alone.
       await expect(startUnixServer(sink, { path: stale, readOnlySocket: false })).rejects.toMatchObject({ code: 'ERR_UNIX_IN_USE' });
-      const r = await virshWith(env, `test+unix:///default?socket=${stale}`, ['domstate', 'test']);
+      const r = await virshWith(env, `qemu+unix:///system?socket=${stale}`, ['domstate', 'test']);
       expect(r.stdout.trim()).toBe('running');
     } finally {
       await l.close();
@@ -109,26 +106,26 @@ describe('unix socket listener', () => {
 
 describe('virt-ssh-helper', () => {
   test('joins stdio to the socket from VBOXVIRT_SOCKET (virsh through the ext transport)', async () => {
-    const cmd = await extCommand('helper-rw', `VBOXVIRT_SOCKET='${sock}' exec '${process.execPath}' '${HELPER}' 'test:///default'`);
+    const cmd = await extCommand('helper-rw', `VBOXVIRT_SOCKET='${sock}' exec '${process.execPath}' '${HELPER}' 'qemu:///system'`);
     const before = sink.attached.length;
-    const r = await virshWith(env, `test+ext:///default?command=${cmd}`, ['list', '--all']);
+    const r = await virshWith(env, `qemu+ext:///system?command=${cmd}`, ['list', '--all']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/\btest\s+running/);
     expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: false });
   });
 
   test('-r uses the read-only socket', async () => {
-    const cmd = await extCommand('helper-ro', `VBOXVIRT_SOCKET='${sock}' exec '${process.execPath}' '${HELPER}' -r 'test:///default'`);
+    const cmd = await extCommand('helper-ro', `VBOXVIRT_SOCKET='${sock}' exec '${process.execPath}' '${HELPER}' -r 'qemu:///system'`);
     const before = sink.attached.length;
-    const r = await virshWith(env, `test+ext:///default?command=${cmd}`, ['domstate', 'test']);
+    const r = await virshWith(env, `qemu+ext:///system?command=${cmd}`, ['domstate', 'test']);
     expect(r.stdout.trim()).toBe('running');
     expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: true });
   });
 
   test('a socket that does not exist: virsh shows the helper\'s message', async () => {
     const missing = path.join(dir, 'nothing-here');
-    const cmd = await extCommand('helper-missing', `VBOXVIRT_SOCKET='${missing}' exec '${process.execPath}' '${HELPER}' 'test:///default'`);
-    const r = await virshWith(env, `test+ext:///default?command=${cmd}`, ['list']);
+    const cmd = await extCommand('helper-missing', `VBOXVIRT_SOCKET='${missing}' exec '${process.execPath}' '${HELPER}' 'qemu:///system'`);
+    const r = await virshWith(env, `qemu+ext:///system?command=${cmd}`, ['list']);
     expect(r.rc).toBe(1);
     expect(r.stderr).toContain(`virt-ssh-helper: cannot connect to '${missing}'`);
   });
@@ -147,8 +144,8 @@ describe('stdio transport', () => {
   test('virsh over stdio (ext transport → serveStdio); identity from the environment', async () => {
     const fixture = path.join(FIXTURES, 'stdio-serve.mjs');
     const log = path.join(dir, 'stdio-identity.json');
-    const cmd = await extCommand('stdio', `exec '${process.execPath}' '${fixture}' ${lvd.port} '${log}'`);
-    const r = await virshWith(env, `test+ext:///default?command=${cmd}`, ['domstate', 'test']);
+    const cmd = await extCommand('stdio', `exec '${process.execPath}' '${fixture}' '${sock}' '${log}'`);
+    const r = await virshWith(env, `qemu+ext:///system?command=${cmd}`, ['domstate', 'test']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('running');
     const id = JSON.parse(await readFile(log, 'utf8')) as Record<string, unknown>;
@@ -157,7 +154,7 @@ describe('stdio transport', () => {
 
   test('under sshd ForceCommand, a non-libvirt SSH_ORIGINAL_COMMAND is refused', async () => {
     const fixture = path.join(FIXTURES, 'stdio-serve.mjs');
-    const r = await run(process.execPath, [fixture, String(lvd.port), path.join(dir, 'x.json')], {
+    const r = await run(process.execPath, [fixture, sock, path.join(dir, 'x.json')], {
       env: { ...process.env, SSH_ORIGINAL_COMMAND: 'cat /etc/shadow', SSH_CONNECTION: '10.1.2.3 5555 10.1.2.4 22' },
     });
     expect(r.rc).toBe(1);
@@ -222,7 +219,7 @@ describe('through a real OpenSSH sshd', () => {
 
   test('virsh qemu+ssh default command: sshd runs virt-ssh-helper from its PATH', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(client.env, `test+ssh://${user()}@127.0.0.1:${port}/default?keyfile=${key.priv}`, ['list', '--all']);
+    const r = await virshWith(client.env, `qemu+ssh://${user()}@127.0.0.1:${port}/system?keyfile=${key.priv}`, ['list', '--all']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/\btest\s+running/);
     expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: false });
@@ -231,14 +228,14 @@ describe('through a real OpenSSH sshd', () => {
 
   test('virsh --readonly: `virt-ssh-helper -r` reaches the read-only socket', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(client.env, `test+ssh://${user()}@127.0.0.1:${port}/default?keyfile=${key.priv}`, ['domstate', 'test'], ['--readonly']);
+    const r = await virshWith(client.env, `qemu+ssh://${user()}@127.0.0.1:${port}/system?keyfile=${key.priv}`, ['domstate', 'test'], ['--readonly']);
     expect(r.stdout.trim()).toBe('running');
     expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: true });
   });
 
   test('?socket=<our socket>: the nc -U form', async () => {
     const before = sink.attached.length;
-    const r = await virshWith(client.env, `test+ssh://${user()}@127.0.0.1:${port}/default?keyfile=${key.priv}&socket=${sock}`, ['domstate', 'test']);
+    const r = await virshWith(client.env, `qemu+ssh://${user()}@127.0.0.1:${port}/system?keyfile=${key.priv}&socket=${sock}`, ['domstate', 'test']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('running');
     expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: false });
@@ -247,10 +244,15 @@ describe('through a real OpenSSH sshd', () => {
   test('a wrong key is refused by sshd and nothing reaches the daemon', async () => {
     const other = await sshKeygen(path.join(sdir, 'other_key'));
     const before = sink.attached.length;
-    const r = await virshWith(client.env, `test+ssh://${user()}@127.0.0.1:${port}/default?keyfile=${other.priv}&no_tty=1`, ['list']);
+    const accepted = sink.daemon.acceptedCount;
+    const logLen = (await sink.invocations()).length;
+    const r = await virshWith(client.env, `qemu+ssh://${user()}@127.0.0.1:${port}/system?keyfile=${other.priv}&no_tty=1`, ['destroy', 'test']);
     expect(r.rc).toBe(1);
     expect(r.stderr).toMatch(/Permission denied/);
     expect(sink.attached.length).toBe(before);
+    expect(sink.daemon.acceptedCount).toBe(accepted);
+    expect((await sink.invocations()).slice(logLen).filter((a) => MUTATING.has(a[0]!))).toEqual([]);
+    expect(await sink.sim.state('test')).toBe('running');
   });
 });
 
