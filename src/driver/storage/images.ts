@@ -81,6 +81,3 @@ export async function imageInfo(path: string): Promise<ImageInfo> {
   if (/\.iso$/i.test(path)) return { format: 'iso', capacity: size, ...base };
   return { format: 'raw', capacity: size, ...base };
 }
-
-/** File name extensions listed as volumes in a dir pool. */
-export const VOLUME_EXTENSIONS = ['.vdi', '.vmdk', '.vhd', '.vhdx', '.img', '.raw', '.iso', '.qcow2', '.hdd'];
