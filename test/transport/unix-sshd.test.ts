@@ -122,6 +122,20 @@ describe('virt-ssh-helper', () => {
     expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: true });
   });
 
+  test('without VBOXVIRT_SOCKET it uses the daemon\'s default socket in the state directory', async () => {
+    const xdg = path.join(dir, 'xdg');
+    const def = await startUnixServer(sink, { path: path.join(xdg, 'vboxvirt', 'libvirt-sock') });
+    try {
+      const cmd = await extCommand('helper-default', `unset VBOXVIRT_SOCKET; XDG_STATE_HOME='${xdg}' exec '${process.execPath}' '${HELPER}' -r 'qemu:///system'`);
+      const before = sink.attached.length;
+      const r = await virshWith(env, `qemu+ext:///system?command=${cmd}`, ['domstate', 'test']);
+      expect(r.stdout.trim()).toBe('running');
+      expect(sink.attached[before]).toMatchObject({ transport: 'unix', readOnlyTransport: true });
+    } finally {
+      await def.close();
+    }
+  });
+
   test('a socket that does not exist: virsh shows the helper\'s message', async () => {
     const missing = path.join(dir, 'nothing-here');
     const cmd = await extCommand('helper-missing', `VBOXVIRT_SOCKET='${missing}' exec '${process.execPath}' '${HELPER}' 'qemu:///system'`);
