@@ -27,16 +27,3 @@ export function normaliseVersion(s: string): string {
     .replace(/^(Running hypervisor: )\S+ /m, '$1<TYPE> ')
     .replace(/\b\d+\.\d+\.\d+\b/g, '<VER>');
 }
-
-/**
- * `virsh list` tables: names, ids and column widths depend on the host. Rebuild
- * each row as `id|name|state` and the header as its words, so the comparison
- * checks columns, order and the trailing blank line, not padding.
- */
-export function listShape(s: string): string[] {
-  const lines = s.split('\n');
-  return lines.map((l, i) => {
-    if (i === 1 && /^-+$/.test(l)) return '<rule>';
-    return l.trim().split(/\s{2,}/).join('|');
-  });
-}

@@ -14,7 +14,7 @@ import { replayCapture } from '../helpers/replay.js';
 import { maasPower, maasSession } from '../helpers/maas.js';
 
 /** raw-* captures whose point is a long idle period (replayed with their own timing in raw-keepalive tests). */
-export const IDLE_CAPTURES = ['raw-keepalive-probe-then-idle', 'raw-no-keepalive-probe-idle'];
+const IDLE_CAPTURES = ['raw-keepalive-probe-then-idle', 'raw-no-keepalive-probe-idle'];
 
 let lv: RefLibvirtd;
 let holder: RawClient; // keeps test:///default alive (the TEST driver resets when its last client leaves)
