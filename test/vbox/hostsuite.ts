@@ -60,7 +60,7 @@ export function lifecycleTests(kind: Kind, fx: HostFixtures): void {
     const h = home();
     simSettings(h, { startMs: 50, stoppingMs: 20, acpiDelayMs: 50 });
     const { logger, entries } = captureLogger();
-    const host = makeHost(kind, h, { logger, cacheTtlMs: 1000 });
+    const host = makeHost(kind, h, { logger, cacheTtlMs: 60_000 }); // our own post-change re-reads keep it current
     expect(await host.listVms()).toEqual([]);
 
     const uuid = await host.createVm(
