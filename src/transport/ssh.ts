@@ -95,7 +95,13 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
 
   function methodsFor(): Array<'publickey' | 'password'> {
     const m: Array<'publickey' | 'password'> = ['publickey'];
-    if (allowPassword && readPasswordFile(passwordFile).size > 0) m.push('password');
+    let havePasswords = false;
+    try {
+      havePasswords = allowPassword && readPasswordFile(passwordFile).size > 0;
+    } catch (e) {
+      log.error('ssh: cannot read the password file', { file: passwordFile, error: (e as Error).message });
+    }
+    if (havePasswords) m.push('password');
     return m;
   }
 
@@ -134,6 +140,20 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
       };
 
       conn.on('authentication', (ctx: AuthContext) => {
+        try {
+          authenticate(ctx);
+        } catch (e) {
+          // An unreadable key or password file must not take the server down.
+          log.error('ssh: authentication error', { address, error: (e as Error).message });
+          try {
+            ctx.reject(['publickey']);
+          } catch {
+            /* connection gone */
+          }
+        }
+      });
+
+      const authenticate = (ctx: AuthContext) => {
         const user = ctx.username;
         const validUser = isValidUserName(user);
         switch (ctx.method) {
@@ -186,7 +206,7 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
             // 'none', keyboard-interactive, hostbased: not offered.
             ctx.reject(methodsFor());
         }
-      });
+      };
 
       conn.on('ready', () => {
         authenticated = true;

@@ -180,6 +180,15 @@ describe('refusals (nothing reaches the daemon)', () => {
     expect(sink.attached.length).toBe(before);
   });
 
+  test('an unreadable authorized_keys (a directory) refuses that user and harms nothing else', async () => {
+    await mkdir(path.join(state, 'users', 'broken', 'authorized_keys'), { recursive: true });
+    const before = sink.attached.length;
+    const r = await virshWith(client.env, uri('broken', `?keyfile=${alice.priv}&no_tty=1`), ['destroy', 'test']);
+    expect(r.rc).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(sink.attached.length).toBe(before);
+  });
+
   test('unknown user', async () => {
     const before = sink.attached.length;
     const r = await virshWith(client.env, uri('nobody', `?keyfile=${alice.priv}&no_tty=1`), ['destroy', 'test']);
