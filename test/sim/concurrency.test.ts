@@ -18,7 +18,7 @@ const lockFile = (uuid: string) => path.join(h.home, 'vboxsim-state', 'session',
 
 test('showvminfo on a stopped VM write-locks it: concurrent startvm and modifyvm fail with the recorded lock errors', async () => {
   const uuid = await h.create('busy', '--ostype', 'Ubuntu_64');
-  h.writeSettings({ delays: { showvminfo: 1500 } });
+  h.writeSettings({ delays: { showvminfo: 4000 } });
   const reader = h.spawn(['showvminfo', 'busy', '--machinereadable']);
   await waitFor('showvminfo to take the session lock', () => fs.existsSync(lockFile(uuid)));
 
@@ -30,15 +30,17 @@ test('showvminfo on a stopped VM write-locks it: concurrent startvm and modifyvm
       'VBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap, interface IMachine, callee nsISupports\n' +
       'VBoxManage: error: Context: "LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())" at line 880 of file VBoxManageMisc.cpp\n',
   );
-  const mod = await h.run(['modifyvm', 'busy', '--memory', '256']);
-  expect(mod.code).toBe(1);
+  // this test process as a third client (in-process entry, no spawn delay)
+  const mod = await h.inproc(['modifyvm', 'busy', '--memory', '256']);
+  expect(mod.exitCode).toBe(1);
   expect(mod.stderr).toBe(
     "VBoxManage: error: The machine 'busy' is already locked for a session (or being unlocked)\n" +
       'VBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap, interface IMachine, callee nsISupports\n' +
       'VBoxManage: error: Context: "LockMachine(a->session, LockType_Write)" at line 640 of file VBoxManageModifyVM.cpp\n',
   );
   // list takes no lock
-  expect(await h.run(['list', 'vms'])).toMatchObject({ code: 0, stdout: `"busy" {${uuid}}\n` });
+  expect(await h.inproc(['list', 'vms'])).toMatchObject({ exitCode: 0, stdout: `"busy" {${uuid}}\n` });
+  expect(fs.existsSync(lockFile(uuid))).toBe(true);
   const r = await reader.done;
   expect(r.code).toBe(0);
   expect(fs.existsSync(lockFile(uuid))).toBe(false);
@@ -49,7 +51,7 @@ test('showvminfo on a stopped VM write-locks it: concurrent startvm and modifyvm
 
 test('modifyvm holding the lock (with its delay) makes storagectl fail like the real write-lock sample', async () => {
   const uuid = await h.create('packer-virtualbox-iso-1470421601');
-  h.writeSettings({ delays: { modifyvm: 1500 } });
+  h.writeSettings({ delays: { modifyvm: 3000 } });
   const writer = h.spawn(['modifyvm', 'packer-virtualbox-iso-1470421601', '--cpus', '2']);
   await waitFor('modifyvm to take the lock', () => fs.existsSync(lockFile(uuid)));
   const r = await h.run(['storagectl', 'packer-virtualbox-iso-1470421601', '--name', 'SATA', '--add', 'sata']);
@@ -111,8 +113,8 @@ test('a stale session lock of a dead process is broken; a live one is respected'
 
 test('a VM whose startvm process was killed still finishes starting (lazy state), and its lock is released', async () => {
   const uuid = await h.create('killed', '--ostype', 'Ubuntu_64');
-  const p = h.spawn(['startvm', 'killed', '--type', 'headless'], { VBOXSIM_START_MS: '1000' });
-  await waitFor('starting', async () => (await h.state('killed')) === 'starting');
+  const p = h.spawn(['startvm', 'killed', '--type', 'headless'], { VBOXSIM_START_MS: '3000' });
+  await waitFor('starting', () => h.fastState('killed') === 'starting');
   p.child.kill('SIGKILL');
   await p.done;
   expect(await waitFor('running', async () => (await h.state('killed')) === 'running' && 'running')).toBe('running');
@@ -125,7 +127,7 @@ test('a VM whose startvm process was killed still finishes starting (lazy state)
 test('modifyvm while startvm is still spawning the VM process: the E_ACCESSDENIED "unexpected process" error (real sample shape)', async () => {
   const uuid = await h.create('trellis-playbooks', '--ostype', 'Ubuntu_64');
   // the startvm delay is the spawn phase: its lock is held, the VM has not begun starting
-  h.writeSettings({ delays: { startvm: 1500 } });
+  h.writeSettings({ delays: { startvm: 3000 } });
   const starter = h.spawn(['startvm', 'trellis-playbooks', '--type', 'headless'], { VBOXSIM_START_MS: '50' });
   await waitFor('launch lock', () => fs.existsSync(lockFile(uuid)));
   const r = await h.run(['modifyvm', 'trellis-playbooks', '--memory', '512']);

@@ -137,7 +137,7 @@ test('a bad vboxsim.json is a clear error, not a crash', async () => {
 
 test('per-command delays from vboxsim.json hold the lock for their duration; changes apply to the next invocation', async () => {
   const uuid = await h.create('slow');
-  h.writeSettings({ delays: { showvminfo: 1000 } });
+  h.writeSettings({ delays: { showvminfo: 2500 } });
   const lock = path.join(h.home, 'vboxsim-state', 'session', `${uuid}.lock`);
   const p = h.spawn(['showvminfo', 'slow']);
   await waitFor('lock held during the delay', () => fs.existsSync(lock));

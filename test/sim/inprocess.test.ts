@@ -33,7 +33,7 @@ test('in-process and CLI print the same thing for the same host', async () => {
 
 test('an in-process showvminfo holding the lock blocks a child startvm; two in-process startvm collide', async () => {
   const uuid = await h.create('shared', '--ostype', 'Ubuntu_64');
-  const slow = runVBoxManage(['showvminfo', 'shared', '--machinereadable'], { ...env(), VBOXSIM_DELAYS: '{"showvminfo": 1200}' });
+  const slow = runVBoxManage(['showvminfo', 'shared', '--machinereadable'], { ...env(), VBOXSIM_DELAYS: '{"showvminfo": 2500}' });
   await waitFor('lock file', () => fs.existsSync(path.join(h.home, 'vboxsim-state', 'session', `${uuid}.lock`)));
   const child = await h.run(['startvm', 'shared', '--type', 'headless']);
   expect(child.stderr).toContain("The machine 'shared' is already locked by a session (or being locked or unlocked)");

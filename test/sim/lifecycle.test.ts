@@ -25,9 +25,10 @@ describe('startvm', () => {
   test('prints the recorded lines with the argument as typed; others see "starting" meanwhile', async () => {
     const u = await h.create('s1', '--ostype', 'Ubuntu_64');
     const p = h.spawn(['startvm', u.toUpperCase(), '--type', 'headless'], { VBOXSIM_START_MS: '3000' });
-    await waitFor('state starting', async () => (await h.state('s1')) === 'starting');
-    // not yet in runningvms (§2.1)
-    expect(await h.ok(['list', 'runningvms'])).toBe('');
+    await waitFor('state starting', () => h.fastState('s1') === 'starting');
+    // not yet in runningvms (§2.1) — asked from this process while the child is still starting
+    expect((await h.inproc(['list', 'runningvms'])).stdout).toBe('');
+    expect(h.fastState('s1')).toBe('starting');
     const r = await p.done;
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe(`Waiting for VM "${u.toUpperCase()}" to power on...\nVM "${u.toUpperCase()}" has been successfully started.\n`);
@@ -54,12 +55,11 @@ describe('startvm', () => {
 describe('ACPI power button (lazy guest reaction)', () => {
   test('running → (delay) stopping → poweroff, seen by any later reader; returns at once', async () => {
     await running('acpi');
-    h.writeSettings({ acpiDelayMs: 700, stoppingMs: 300 });
+    h.writeSettings({ acpiDelayMs: 2500, stoppingMs: 300 });
     const r = await h.run(['controlvm', 'acpi', 'acpipowerbutton']);
     expect(r).toMatchObject({ code: 0, stdout: '', stderr: '' });
-    const seen = new Set<string>();
+    const seen = new Set<string>([h.fastState('acpi')!]);
     const before = await h.info('acpi');
-    seen.add(before.get('VMState')!);
     await waitFor('poweroff after the guest reacted', async () => {
       const s = await h.state('acpi');
       seen.add(s);
@@ -75,11 +75,12 @@ describe('ACPI power button (lazy guest reaction)', () => {
 
   test('"stopping" is observable between the reaction and poweroff', async () => {
     await running('stopper');
-    h.writeSettings({ acpiDelayMs: 100, stoppingMs: 2500 });
+    h.writeSettings({ acpiDelayMs: 100, stoppingMs: 4000 });
     await h.ok(['controlvm', 'stopper', 'acpipowerbutton']);
-    await waitFor('stopping', async () => (await h.state('stopper')) === 'stopping');
+    await waitFor('stopping', () => h.fastState('stopper') === 'stopping');
     // in shutdown the VM is still locked by its process
-    const m = await h.run(['modifyvm', 'stopper', '--memory', '256']);
+    const m = await h.inproc(['modifyvm', 'stopper', '--memory', '256']);
+    expect(h.fastState('stopper')).toBe('stopping');
     expect(m.stderr).toContain('is already locked for a session');
     await waitFor('poweroff', async () => (await h.state('stopper')) === 'poweroff');
   });
@@ -175,9 +176,9 @@ describe('poweroff, pause/resume, savestate, discardstate', () => {
 
   test('post-poweroff unlock window (unlockMs) makes an immediate startvm fail, later succeed', async () => {
     await running('win');
-    h.writeSettings({ unlockMs: 1500, stoppingMs: 10 });
+    h.writeSettings({ unlockMs: 3000, stoppingMs: 10 });
     await h.ok(['controlvm', 'win', 'poweroff']);
-    const r = await h.run(['startvm', 'win', '--type', 'headless']);
+    const r = await h.inproc(['startvm', 'win', '--type', 'headless']);
     expect(r.stderr).toContain('is already locked by a session (or being locked or unlocked)');
     await waitFor('unlocked', async () => (await h.run(['startvm', 'win', '--type', 'headless'])).code === 0);
   });

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SimStore, settle, runVBoxManage, type SimResult } from '../../src/sim/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '..', '..');
@@ -101,6 +102,26 @@ export class SimHome {
 
   async state(vm: string): Promise<string> {
     return (await this.info(vm)).get('VMState')!;
+  }
+
+  /**
+   * VMState read straight from the state files in this (test) process: no
+   * spawn, no lock, ~1 ms — for watching short-lived states on a loaded machine.
+   */
+  fastState(name: string): string | undefined {
+    const store = new SimStore(this.home);
+    for (const { machine } of store.listMachines()) {
+      if (machine?.name === name) {
+        settle(machine, Date.now());
+        return machine.state;
+      }
+    }
+    return undefined;
+  }
+
+  /** The in-process entry point on this host (this test process acting as one more VBoxManage client). */
+  inproc(args: string[], extra: Record<string, string> = {}): Promise<SimResult> {
+    return runVBoxManage(args, { VBOX_USER_HOME: this.home, ...this.extraEnv, ...extra });
   }
 
   writeSettings(s: Record<string, unknown>): void {
