@@ -22,6 +22,19 @@ const { Server } = ssh2;
 
 export const DEFAULT_SSH_PORT = 16522;
 
+/** A listener could not bind (`ERR_LISTEN`): address in use, permission, bad address. */
+export class ListenError extends Error {
+  readonly code = 'ERR_LISTEN';
+  constructor(message: string, cause?: Error) {
+    super(message, { cause });
+    this.name = 'ListenError';
+  }
+}
+
+export function listenError(kind: string, host: string, port: number, e: Error & { code?: string }): ListenError {
+  return new ListenError(`cannot listen for ${kind} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${e.code ?? e.message}`, e);
+}
+
 export interface SshServerOptions {
   host?: string;
   /** 0 = pick a free port (tests). Default 16522. */
@@ -345,7 +358,7 @@ export async function startSshServer(sink: ConnectionSink, opts: SshServerOption
   });
 
   await new Promise<void>((resolve, reject) => {
-    const onErr = (e: Error) => reject(e);
+    const onErr = (e: Error) => reject(listenError('ssh', opts.host ?? '127.0.0.1', opts.port ?? DEFAULT_SSH_PORT, e));
     tcp.once('error', onErr);
     tcp.listen(opts.port ?? DEFAULT_SSH_PORT, opts.host ?? '127.0.0.1', () => {
       tcp.off('error', onErr);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { ConnectionSink, Identity, Listener } from './types.js';
 import { describeIdentity } from './types.js';
 import { nullLogger, type Logger } from '../log.js';
+import { listenError } from './ssh.js';
 
 export const DEFAULT_TLS_PORT = 16514;
 
@@ -170,7 +171,7 @@ export async function startTlsServer(sink: ConnectionSink, opts: TlsServerOption
   });
 
   await new Promise<void>((resolve, reject) => {
-    const onErr = (e: Error) => reject(e);
+    const onErr = (e: Error) => reject(listenError('tls', opts.host ?? '127.0.0.1', opts.port ?? DEFAULT_TLS_PORT, e));
     server.once('error', onErr);
     server.listen(opts.port ?? DEFAULT_TLS_PORT, opts.host ?? '127.0.0.1', () => {
       server.off('error', onErr);

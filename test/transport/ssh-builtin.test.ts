@@ -122,6 +122,13 @@ describe('virsh over the built-in SSH server', () => {
   });
 });
 
+test('a port in use is a typed error naming the address', async () => {
+  await expect(startSshServer(recordingSink(), { host: '127.0.0.1', port: srv.port, stateDir: state })).rejects.toMatchObject({
+    code: 'ERR_LISTEN',
+    message: `cannot listen for ssh on 127.0.0.1:${srv.port}: EADDRINUSE`,
+  });
+});
+
 describe('MAAS and operator variants', () => {
   test('MAAS exactly: ?command=unverified-ssh (no host key check), password at the prompt', async () => {
     const unverified = path.join(client.dir, 'unverified-ssh');
