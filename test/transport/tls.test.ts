@@ -39,6 +39,11 @@ test('default file layout is libvirt\'s; --tls-dir maps to DIR/{cacert,servercer
   expect(resolveTlsFiles({ tlsDir: '/x', key: '/k.pem' })).toEqual({ ca: '/x/cacert.pem', cert: '/x/servercert.pem', key: '/k.pem' });
 });
 
+test('a key that does not match the certificate is a typed configuration error', async () => {
+  const files = resolveTlsFiles({ tlsDir: path.join(pki, 'server'), key: path.join(pki, 'maas', 'clientkey.pem') });
+  await expect(startTlsServer(sink, { port: 0, files })).rejects.toMatchObject({ name: 'TlsConfigError', code: 'ERR_TLS_CONFIG' });
+});
+
 test('a missing certificate file is a typed configuration error', async () => {
   await expect(startTlsServer(sink, { port: 0, files: resolveTlsFiles({ tlsDir: path.join(pki, 'nocert') }) })).rejects.toBeInstanceOf(TlsConfigError);
 });
