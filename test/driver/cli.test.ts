@@ -207,6 +207,42 @@ describe('--stdio (libvirt ext transport)', () => {
   });
 });
 
+describe('vboxvirt demo', () => {
+  test('creates the demo host once, serves it, and reuses it on the next run', async () => {
+    const demoHome = path.join(home, 'demo');
+    const runDemo = async () => {
+      const child = start(['demo', '--home', demoHome, '--listen-tcp', '127.0.0.1:0', '--log-level', 'warn']);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (err += d));
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      while (!/^listening tcp 127\.0\.0\.1:\d+$/m.test(out) || !/Stop with Ctrl-C/.test(err)) {
+        if (child.exitCode !== null) throw new Error(`demo exited: ${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      return { child, exited, err, uri: `qemu+tcp://127.0.0.1:${port}/system` };
+    };
+    const first = await runDemo();
+    expect(first.err).toContain(`Created the demo VirtualBox host in ${demoHome}`);
+    expect(first.err).toContain(`virsh -c ${first.uri} list --all`);
+    const list = await virshOk(['list', '--all'], { uri: first.uri });
+    expect(list).toMatch(/^\s*\d+\s+web-01\s+running\s*$/m);
+    expect(list).toMatch(/^\s*\d+\s+db-01\s+running\s*$/m);
+    expect(list).toMatch(/^\s*-\s+old-test\s+shut off\s*$/m);
+    expect(list).toMatch(/^\s*-\s+My-Test-VM-[0-9a-f]{8}\s+shut off\s*$/m);
+    expect((await virshOk(['domstate', '--reason', 'build-agent'], { uri: first.uri })).trim()).toBe('shut off (saved)');
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    const second = await runDemo();
+    expect(second.err).toContain(`Using the demo VirtualBox host in ${demoHome}`);
+    expect((await virshOk(['list', '--all', '--name'], { uri: second.uri })).split('\n').filter(Boolean)).toHaveLength(5);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
+
 describe('startup refusals', () => {
   test('non-loopback TCP without --allow: exits non-zero with a clear message, prints no listening line', async () => {
     const child = start(['serve', '--backend', 'sim', '--sim-home', home, '--listen-tcp', '0.0.0.0:0']);
