@@ -26,6 +26,9 @@ import { VBoxDriver, type DriverOptions } from './driver/driver.js';
 import { domainHandlers, rpcDriver } from './driver/handlers.js';
 import { storageHandlers, overlayPending, type StorageDeps } from './driver/storage/index.js';
 
+/** How long a closed connection may take to flush its last reply before it is destroyed. */
+const END_GRACE_MS = 5_000;
+
 export interface DaemonOptions {
   host: VBoxHost;
   logger?: Logger;
@@ -195,8 +198,14 @@ export class Daemon implements ConnectionSink {
     conn.detach();
     const { stream } = conn;
     if (reason === 'client-close' || reason === 'local') {
-      // Flush the last reply (CONNECT_CLOSE's), then close, as libvirtd does.
-      if (!stream.destroyed) stream.end(() => stream.destroy());
+      // Flush the last reply (CONNECT_CLOSE's), then close, as libvirtd does. A peer
+      // that never reads it does not keep the stream: destroyed after a grace period.
+      if (!stream.destroyed) {
+        const grace = setTimeout(() => stream.destroy(), END_GRACE_MS);
+        grace.unref();
+        stream.once('close', () => clearTimeout(grace));
+        stream.end(() => stream.destroy());
+      }
     } else {
       stream.destroy();
     }
