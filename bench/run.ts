@@ -266,7 +266,8 @@ async function main(): Promise<number> {
 
   const rows = aggregate(measurements);
   for (const r of rows) {
-    if (r.errors || r.hangs) failures.push(`${r.system} ${r.workload} ${r.variant}: ${r.errors} errors, ${r.hangs} hangs${r.notes[0] ? ' (' + r.notes[0] + ')' : ''}`);
+    const why = r.notes.find((n) => !n.startsWith('VBoxManage calls'));
+    if (r.errors || r.hangs) failures.push(`${r.system} ${r.workload} ${r.variant}: ${r.errors} errors, ${r.hangs} hangs${why ? ' (' + why + ')' : ''}`);
   }
   const targets = evaluateTargets(rows, { profiles, burstVms: ctx.burstVms, startSerialFraction: o.startSerialFraction });
   const report: BenchReport = {

@@ -206,6 +206,12 @@ function virshFailed(r: VirshResult): boolean {
   return r.timedOut || r.code !== 0;
 }
 
+/** How a failed virsh ended, for the notes. */
+function virshWhy(r: VirshResult): string {
+  if (r.timedOut) return `no answer within ${Math.round(r.ms / 1000)} s (killed; MAAS's pexpect gives up after 30 s)`;
+  return `rc ${r.code} ${r.stderr.trim().slice(0, 200)}`;
+}
+
 /** W4: the MAAS poll: one `virsh domstate` process per VM, 5 at a time; then one `virsh list --all`. */
 export async function maasPoll(ctx: BenchContext, sys: SystemUnderTest, round: number): Promise<Measurement> {
   const meas = m('maas', 'poll', sys, round);
@@ -229,7 +235,7 @@ export async function maasPoll(ctx: BenchContext, sys: SystemUnderTest, round: n
       if (r.timedOut) meas.hangs++;
       if (virshFailed(r)) {
         meas.errors++;
-        if (meas.notes.length < 5) meas.notes.push(`domstate ${vmName(i)}: rc ${r.code} ${r.stderr.trim().slice(0, 200)}`);
+        if (meas.notes.length < 5) meas.notes.push(`domstate ${vmName(i)}: ${virshWhy(r)}`);
       } else if (r.stdout.trim() !== expectedState(ctx, i)) {
         meas.errors++;
         if (meas.notes.length < 5) meas.notes.push(`domstate ${vmName(i)}: "${r.stdout.trim()}", expected "${expectedState(ctx, i)}"`);
@@ -242,7 +248,7 @@ export async function maasPoll(ctx: BenchContext, sys: SystemUnderTest, round: n
   if (la.timedOut) meas.hangs++;
   if (virshFailed(la)) {
     meas.errors++;
-    meas.notes.push(`list --all: rc ${la.code} ${la.stderr.trim().slice(0, 200)}`);
+    meas.notes.push(`list --all: ${virshWhy(la)}`);
   } else {
     const missing = Array.from({ length: ctx.vms }, (_, i) => vmName(i)).filter((n) => !la.stdout.includes(` ${n} `));
     if (missing.length) {
@@ -298,7 +304,7 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
     if (s.timedOut) meas.hangs++;
     if (virshFailed(s)) {
       meas.errors++;
-      if (meas.notes.length < 5) meas.notes.push(`start ${n}: rc ${s.code} ${s.stderr.trim().slice(0, 200)}`);
+      if (meas.notes.length < 5) meas.notes.push(`start ${n}: ${virshWhy(s)}`);
     }
     const r = rechecks[k];
     if (r.timedOut) meas.hangs++;
@@ -310,7 +316,7 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
     if (d.timedOut) meas.hangs++;
     if (virshFailed(d)) {
       meas.errors++;
-      if (meas.notes.length < 5) meas.notes.push(`destroy ${names[k]}: rc ${d.code} ${d.stderr.trim().slice(0, 200)}`);
+      if (meas.notes.length < 5) meas.notes.push(`destroy ${names[k]}: ${virshWhy(d)}`);
     }
   });
   // the VMs must be back to "shut off" so that the next round (and the poll) see the seeded states
