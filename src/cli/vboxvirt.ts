@@ -20,6 +20,7 @@ import type { Listener } from '../transport/types.js';
 import { DEFAULT_LISTEN_TCP, listeningLine, startListeners, type ListenOptions } from './listeners.js';
 import { addSecureOptions, loadSecurity, startSecureListeners, wantsSecureListener, type SecureOptions } from './listeners-secure.js';
 import { seedDemo } from './demo.js';
+import { addPasswdCommand } from './passwd.js';
 
 export interface ServeOptions extends SecureOptions {
   backend: 'sim' | 'vboxmanage';
@@ -207,6 +208,8 @@ export function buildProgram(): Command {
           `Stop with Ctrl-C.\n\n`,
       );
     });
+  // vboxvirt passwd USER: salted scrypt hashes for the built-in SSH server (src/cli/passwd.ts)
+  addPasswdCommand(program);
   return program;
 }
 

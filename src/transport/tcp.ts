@@ -171,6 +171,9 @@ export class TcpListener implements Listener {
       socket.once('close', () => l.sockets.delete(socket));
       socket.on('error', (err) => log.debug(`tcp ${address}: ${err.message}`));
       socket.setKeepAlive(true, 30_000);
+      // Replies are small and a pipelining client waits for each: without this,
+      // Nagle's algorithm held a second packet back ~40 ms (measured, docs/rpc.md).
+      socket.setNoDelay(true);
       const identity: Identity = { transport: 'tcp', address, authMethod: 'none' };
       log.debug(`tcp: accepted ${address}`);
       try {

@@ -147,6 +147,7 @@ export async function startTlsServer(sink: ConnectionSink, opts: TlsServerOption
     }
     // Synchronously, before anything else (spec §8.2).
     socket.write(Buffer.from([1]));
+    socket.setNoDelay(true); // small replies, one call at a time: no Nagle delay (docs/rpc.md)
     const identity: Identity = {
       transport: 'tls',
       address,

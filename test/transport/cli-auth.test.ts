@@ -13,6 +13,7 @@ import { AuthThrottle, hostOf } from '../../src/auth/throttle.js';
 import { defaultStateDir } from '../../src/auth/state.js';
 import { StateError } from '../../src/auth/state.js';
 import { run } from '../helpers/proc.js';
+import { VBOXVIRT_BIN } from '../helpers/paths.js';
 import { SYSTEM_PYTHON } from '../helpers/paths.js';
 import { sshKeygen, tmpDir, FIXTURES } from './fixtures.js';
 
@@ -24,7 +25,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const PASSWD = path.join(FIXTURES, 'passwd-cli.mjs');
+// The real command line: `vboxvirt passwd USER [--state-dir DIR] [--delete]`.
+const PASSWD = VBOXVIRT_BIN;
 
 describe('vboxvirt passwd', () => {
   test('piped: first line of stdin; only a salted scrypt hash is stored, 0600', async () => {
