@@ -14,7 +14,7 @@ import { nullLogger } from '../log.js';
 import type { HostInfo, OpContext, VBoxHost, VmChanges, VmInfo, VmSummary } from '../vbox/types.js';
 import type { Identity } from '../transport/types.js';
 import { describeIdentity } from '../transport/types.js';
-import { filterVisible, type Policy, type VmAccess } from '../policy/index.js';
+import { filterVisible, type Policy, type VmAccess, type VmRef } from '../policy/index.js';
 import type { AuditLog } from '../audit.js';
 import { LibvirtError } from '../rpc/errors.js';
 import { ErrorDomain } from '../../protocol/index.js';
@@ -823,25 +823,64 @@ export class VBoxDriver {
     }
   }
 
+  /**
+   * A change to `dom` made outside the driver (the storage/define handlers),
+   * under the driver's own rules: resolved through the session (a VM the
+   * policy hides is "Domain not found", as for an unknown one), refused on a
+   * read-only connection or when the policy forbids changing it (88 access
+   * denied) before `fn` runs, serialised with the VM's other changes, and
+   * audit-logged (ok or error).
+   */
+  changeDomain<T>(s: Session, op: string, dom: DomainRef, fn: (d: DomainRef, ctx: OpContext) => Promise<T>): Promise<T> {
+    return this.change(s, op, dom, (r, ctx) =>
+      fn({ name: r.name, uuid: r.summary.uuid, id: this.ids.idOf(r.summary.uuid) ?? -1 }, ctx));
+  }
+
+  /**
+   * May this session change (or create) a VM like `vm`? Throws what the
+   * driver's own changes throw: read-only, or 88 `access denied: WHO may not
+   * <verb> domain 'NAME' (policy RULE)`. Without a policy: allowed.
+   */
+  checkMayChange(s: Session, vm: VmRef, verb = 'change'): void {
+    if (s.readOnly) throw readOnly(API_NAMES[s.procedure ?? ''] ?? s.procedure ?? verb);
+    const access = s.access;
+    if (access && !access.canChange(vm)) throw this.denied(s, verb, vm.name);
+  }
+
+  /** The 88 error the driver answers a change the policy forbids with. */
+  denied(s: Session, verb: string, name: string): LibvirtError {
+    return LibvirtError.accessDenied(`${s.who} may not ${verb} domain '${name}' (policy ${s.access?.rule ?? 'default'})`, ErrorDomain.VBOX);
+  }
+
+  /** One audit line for a change made on `s` (no-op without an audit log or identity). The only writer of driver audit lines. */
+  recordAudit(
+    s: Session,
+    op: string,
+    vm: { name: string; uuid: string; vboxName?: string } | undefined,
+    result: 'ok' | { code: number; message: string },
+    details?: Record<string, unknown>,
+  ): void {
+    if (!this.audit || !s.identity) return;
+    const extra = { ...(vm?.vboxName !== undefined && vm.vboxName !== vm.name ? { vboxName: vm.vboxName } : {}), ...(details ?? {}) };
+    this.audit.record({
+      identity: s.identity,
+      procedure: s.procedure ?? op,
+      vm: vm ? { name: vm.name, uuid: vm.uuid } : undefined,
+      result,
+      details: Object.keys(extra).length ? extra : undefined,
+    });
+  }
+
   /** The session's policy may forbid changing this VM: 88 `access denied: …`. */
   private async checkChange(s: Session, r: Resolved): Promise<void> {
     const access = s.access;
     if (!access) return;
     const groups = access.needsGroups ? (await this.details(r)).groups : undefined;
-    if (!access.canChange({ uuid: r.summary.uuid, name: r.summary.name, groups })) {
-      throw LibvirtError.accessDenied(`${s.who} may not change domain '${r.name}' (policy ${access.rule})`, ErrorDomain.VBOX);
-    }
+    if (!access.canChange({ uuid: r.summary.uuid, name: r.summary.name, groups })) throw this.denied(s, 'change', r.name);
   }
 
   private auditRecord(s: Session, op: string, r: Resolved | undefined, result: 'ok' | { code: number; message: string }): void {
-    if (!this.audit || !s.identity) return;
-    this.audit.record({
-      identity: s.identity,
-      procedure: s.procedure ?? op,
-      vm: r ? { name: r.name, uuid: r.summary.uuid } : undefined,
-      result,
-      details: r && r.name !== r.summary.name ? { vboxName: r.summary.name } : undefined,
-    });
+    this.recordAudit(s, op, r ? { name: r.name, uuid: r.summary.uuid, vboxName: r.summary.name } : undefined, result);
   }
 
   /** The persistent configuration: the VM with pending changes overlaid. */

@@ -5,8 +5,12 @@
  *
  *   storageHandlers({ host, domains: driver }, domainHandlers(driver));
  *
- * `domains` is anything with the driver's lookupByUuid/lookupByName (names,
- * aliases and ids stay the driver's business).
+ * `domains` is the driver (names, aliases, ids, the access policy and the
+ * audit log stay the driver's business): every domain these handlers touch is
+ * looked up through the connection's session (`sessionOf(ctx)`), so a VM the
+ * policy hides is "Domain not found" and one it may not change is refused
+ * (88) before anything reaches VirtualBox; every change is audit-logged by the
+ * driver's `recordAudit` (docs/security.md).
  */
 import path from 'node:path';
 import fs from 'node:fs/promises';
@@ -22,6 +26,9 @@ import { describeIdentity } from '../../transport/types.js';
 import type { OpContext, VBoxHost, VmInfo } from '../../vbox/types.js';
 import { VBoxError } from '../../vbox/types.js';
 import { uuidFromBytes, uuidToBytes } from '../names.js';
+import type { Session } from '../driver.js';
+import { sessionOf } from '../handlers.js';
+import type { VmRef } from '../../policy/index.js';
 import { domainCapabilitiesXml, DomainCapabilitiesError, DEFAULT_EMULATOR, kernelArch } from '../xml/capabilities.js';
 import { domainXml } from '../xml/domain.js';
 import { busOfController, placeDisks, suffixToIndex, type Namespace } from '../xml/mapping.js';
@@ -46,9 +53,22 @@ export interface DomainRefLike {
   id: number;
 }
 
+/** What the handlers need from the driver (VBoxDriver implements it). */
 export interface DomainLookups {
-  lookupByUuid(uuid: string): Promise<DomainRefLike>;
-  lookupByName(name: string): Promise<DomainRefLike>;
+  /** With a session: only the VMs its policy lets it see. Without: every VM (matching only, never answered to a client). */
+  lookupByUuid(uuid: string, s?: Session): Promise<DomainRefLike>;
+  lookupByName(name: string, s?: Session): Promise<DomainRefLike>;
+  /** Resolve through the session, check read-only and policy (88), serialise, run `fn`, audit-log. */
+  changeDomain<T>(s: Session, op: string, dom: DomainRefLike, fn: (d: DomainRefLike, ctx: OpContext) => Promise<T>): Promise<T>;
+  /** Throws read-only / 88 access denied when `s` may not change (or create) a VM like `vm`. */
+  checkMayChange(s: Session, vm: VmRef, verb?: string): void;
+  /** The 88 error for a refused change. */
+  denied(s: Session, verb: string, name: string): LibvirtError;
+  /** One audit line (the driver's single audit writer). */
+  recordAudit(
+    s: Session, op: string, vm: { name: string; uuid: string } | undefined,
+    result: 'ok' | { code: number; message: string }, details?: Record<string, unknown>,
+  ): void;
 }
 
 export interface StorageDeps {
@@ -161,35 +181,83 @@ export class StorageService {
 
   // ---- domains ------------------------------------------------------------
 
+  /**
+   * DOMAIN_DEFINE_XML. An existing VM (same UUID, else same name) is updated
+   * through the driver's changeDomain (policy: canChange, audit). Matching
+   * looks at every VM, but a match the session may not see is answered with the
+   * same 88 error as a new VM the policy does not let it create, naming only
+   * the requested name (nothing tells it that VM exists). A new VM needs
+   * canChange on { name, uuid, groups: ['/'] } (where VirtualBox creates it).
+   */
   async define(xml: string, ctx: CallContext): Promise<DomainRefLike> {
     const { host, domains } = this.deps;
-    const op = this.opCtx(ctx);
-    const def = parseDomainXml(xml);
-    const vms = await host.listVms();
-    let uuid = def.uuid && vms.some((v) => v.uuid === def.uuid) ? def.uuid : undefined;
-    if (!uuid) {
-      const byName = await domains.lookupByName(def.name).catch(() => undefined);
-      if (byName && def.uuid && byName.uuid !== def.uuid) {
-        throw LibvirtError.operationFailed(`domain '${def.name}' already exists with uuid ${byName.uuid}`);
+    const s = sessionOf(ctx);
+    const op = 'DOMAIN_DEFINE_XML';
+    let def: DomainDef;
+    try {
+      def = parseDomainXml(xml);
+    } catch (e) {
+      domains.recordAudit(s, op, undefined, auditResult(e));
+      throw e;
+    }
+    const requested = { name: def.name, uuid: def.uuid ?? '' };
+    const visible = (uuid: string) => domains.lookupByUuid(uuid, s).then((d) => d, () => undefined);
+    const refuseHidden = (match: DomainRefLike): never => {
+      const err = domains.denied(s, 'define', def.name);
+      domains.recordAudit(s, op, match, auditResult(err), { requestedName: def.name, hidden: true });
+      throw err;
+    };
+    let match: DomainRefLike | undefined;
+    try {
+      const vms = await host.listVms();
+      const byUuid = def.uuid ? vms.find((v) => v.uuid === def.uuid) : undefined;
+      if (byUuid) match = await domains.lookupByUuid(byUuid.uuid).catch(() => ({ name: byUuid.name, uuid: byUuid.uuid, id: -1 }));
+      else match = await domains.lookupByName(def.name).catch(() => undefined);
+    } catch (e) {
+      const err = vboxToLibvirt(e, def.name);
+      domains.recordAudit(s, op, requested, auditResult(err));
+      throw err;
+    }
+    if (match) {
+      const seen = await visible(match.uuid);
+      if (!seen) return refuseHidden(match);
+      if (def.uuid && match.uuid !== def.uuid) {
+        const err = LibvirtError.operationFailed(`domain '${def.name}' already exists with uuid ${match.uuid}`);
+        domains.recordAudit(s, op, seen, auditResult(err));
+        throw err;
       }
-      uuid = byName?.uuid;
+      const uuid = match.uuid;
+      return domains.changeDomain(s, op, seen, async (_d, opc) => {
+        await this.updateExisting(uuid, def, { ...opc, ...this.opCtx(ctx) }, s);
+        return domains.lookupByUuid(uuid, s);
+      });
     }
-    if (uuid) {
-      await this.updateExisting(uuid, def, op);
-      return domains.lookupByUuid(uuid);
+    try {
+      domains.checkMayChange(s, { name: def.name, uuid: def.uuid ?? '', groups: ['/'] }, 'define');
+      const created = await this.createNew(def, this.opCtx(ctx), s);
+      domains.recordAudit(s, op, created, 'ok', { created: true });
+      return created;
+    } catch (e) {
+      domains.recordAudit(s, op, requested, auditResult(e), { created: false });
+      throw e;
     }
-    return this.createNew(def, op);
   }
 
-  private async updateExisting(uuid: string, def: DomainDef, op: OpContext): Promise<void> {
+  private async updateExisting(uuid: string, def: DomainDef, op: OpContext, s: Session): Promise<void> {
     const { host, domains } = this.deps;
-    const current = await domains.lookupByUuid(uuid);
+    const current = await domains.lookupByUuid(uuid, s);
     const vm = await host.getVm(uuid, { fresh: true }).catch((e) => { throw vboxToLibvirt(e, `no domain with matching uuid '${uuid}'`); });
     const changes = changesForExisting(vm, def, await this.defineContext(def, current.name));
     if (changes.name !== undefined) {
       checkVBoxName(changes.name);
+      // Renaming must not move the VM out of what this identity may change (nor into another's names).
+      domains.checkMayChange(s, { name: changes.name, uuid, groups: vm.groups }, 'rename');
       const clash = await domains.lookupByName(changes.name).catch(() => undefined);
-      if (clash && clash.uuid !== uuid) throw LibvirtError.operationFailed(`domain '${changes.name}' already exists with uuid ${clash.uuid}`);
+      if (clash && clash.uuid !== uuid) {
+        // A clash with a VM the identity cannot see: refused without naming it.
+        if (!(await domains.lookupByUuid(clash.uuid, s).catch(() => undefined))) throw domains.denied(s, 'rename', changes.name);
+        throw LibvirtError.operationFailed(`domain '${changes.name}' already exists with uuid ${clash.uuid}`);
+      }
     }
     const pending = this.pending.get(uuid);
     if (!canModify(vm)) {
@@ -218,7 +286,7 @@ export class StorageService {
     this.deps.log?.info('define: VM updated', { uuid, who: op.who, changes: all });
   }
 
-  private async createNew(def: DomainDef, op: OpContext): Promise<DomainRefLike> {
+  private async createNew(def: DomainDef, op: OpContext, s: Session): Promise<DomainRefLike> {
     const { host, domains } = this.deps;
     checkVBoxName(def.name);
     const plan = planNewVm(def, await this.defineContext(def));
@@ -250,7 +318,7 @@ export class StorageService {
       host.invalidate(uuid);
     }
     this.deps.log?.info('define: VM created', { uuid, name: def.name, who: op.who });
-    return domains.lookupByUuid(uuid);
+    return domains.lookupByUuid(uuid, s).catch(() => domains.lookupByUuid(uuid));
   }
 
   async undefine(dom: DomainRefLike, flags: number, ctx: CallContext): Promise<void> {
@@ -529,7 +597,14 @@ export class StorageService {
       const m = hdds.find((h) => path.resolve(h.path) === vol.key);
       if (m) {
         if (m.inUseBy && m.inUseBy.length) {
-          throw LibvirtError.operationInvalid(`volume '${vol.name}' is attached to VirtualBox VM ${m.inUseBy.join(', ')}`, 18);
+          // Never deleted while attached; name only the VMs this connection may see.
+          const s = sessionOf(ctx);
+          const seen: string[] = [];
+          for (const u of m.inUseBy) {
+            const d = await this.deps.domains.lookupByUuid(u, s).catch(() => this.deps.domains.lookupByName(u, s)).catch(() => undefined);
+            if (d) seen.push(d.name);
+          }
+          throw LibvirtError.operationInvalid(`volume '${vol.name}' is attached to ${seen.length ? `VirtualBox VM ${seen.join(', ')}` : 'a VirtualBox VM'}`, 18);
         }
         const close = need(this.ops, 'closeMedium', 'deleting a registered medium');
         await close(m.uuid ?? vol.key, op, { delete: true }).catch((e) => { throw vboxToLibvirt(e, vol.name); });
@@ -552,6 +627,12 @@ export class StorageService {
     if (!st || !st.isFile()) throw LibvirtError.noStorageVol(`no storage vol with matching path '${p}'`);
     return { pool: pool.name, name: path.basename(abs), key: abs };
   }
+}
+
+/** The audit result of a failure. */
+function auditResult(e: unknown): { code: number; message: string } {
+  const err = e instanceof LibvirtError ? e : vboxToLibvirt(e, '');
+  return { code: err.code, message: err.message };
 }
 
 const macColon = (mac: string) => mac.toLowerCase().match(/../g)!.join(':');
@@ -584,6 +665,21 @@ export function storageHandlers(deps: StorageDeps, table: HandlerTable = new Han
   services.set(table, svc);
   const pools = () => svc.pools();
   const poolOf = async (p: NonnullStoragePool) => (await pools()).byUuid(uuidFromBytes(p.uuid));
+  /** A change to one domain: through the driver (session lookup, read-only/policy check, lock, audit). */
+  const onDomain = <T>(ctx: CallContext, op: string, dom: NonnullDomain, fn: (d: DomainRefLike) => Promise<T>): Promise<T> =>
+    deps.domains.changeDomain(sessionOf(ctx), op, domRef(dom), (d) => fn(d));
+  /** A host-level storage change (pools, volumes): no VM, audit-logged with what it touched. */
+  const audited = async <T>(ctx: CallContext, op: string, details: () => Record<string, unknown>, fn: () => Promise<T>): Promise<T> => {
+    const s = sessionOf(ctx);
+    try {
+      const out = await fn();
+      deps.domains.recordAudit(s, op, undefined, 'ok', details());
+      return out;
+    } catch (e) {
+      deps.domains.recordAudit(s, op, undefined, auditResult(e), details());
+      throw e;
+    }
+  };
 
   table
     // capabilities
@@ -603,13 +699,20 @@ export function storageHandlers(deps: StorageDeps, table: HandlerTable = new Han
       checkFlags(a.flags, 1 /* VALIDATE */, 'vboxDomainDefineXMLFlags');
       return { dom: domWire(await svc.define(a.xml, ctx)) };
     })
-    .on(Proc.DOMAIN_UNDEFINE, (a, ctx) => svc.undefine(domRef(a.dom), 0, ctx))
-    .on(Proc.DOMAIN_UNDEFINE_FLAGS, (a, ctx) => svc.undefine(domRef(a.dom), a.flags, ctx))
-    .on(Proc.DOMAIN_ATTACH_DEVICE, (a, ctx) => svc.attachDevice(domRef(a.dom), a.xml, 0, ctx))
-    .on(Proc.DOMAIN_ATTACH_DEVICE_FLAGS, (a, ctx) => svc.attachDevice(domRef(a.dom), a.xml, a.flags, ctx))
-    .on(Proc.DOMAIN_DETACH_DEVICE_FLAGS, (a, ctx) => svc.detachDevice(domRef(a.dom), a.xml, a.flags, ctx))
-    .on(Proc.DOMAIN_UPDATE_DEVICE_FLAGS, (a, ctx) => svc.updateDevice(domRef(a.dom), a.xml, a.flags, ctx))
-    .on(Proc.DOMAIN_GET_BLOCK_INFO, (a) => svc.blockInfo(domRef(a.dom), a.path, a.flags))
+    .on(Proc.DOMAIN_UNDEFINE, (a, ctx) => onDomain(ctx, 'DOMAIN_UNDEFINE', a.dom, (d) => svc.undefine(d, 0, ctx)))
+    .on(Proc.DOMAIN_UNDEFINE_FLAGS, (a, ctx) => onDomain(ctx, 'DOMAIN_UNDEFINE_FLAGS', a.dom, (d) => svc.undefine(d, a.flags, ctx)))
+    .on(Proc.DOMAIN_ATTACH_DEVICE, (a, ctx) => onDomain(ctx, 'DOMAIN_ATTACH_DEVICE', a.dom, (d) => svc.attachDevice(d, a.xml, 0, ctx)))
+    .on(Proc.DOMAIN_ATTACH_DEVICE_FLAGS, (a, ctx) =>
+      onDomain(ctx, 'DOMAIN_ATTACH_DEVICE_FLAGS', a.dom, (d) => svc.attachDevice(d, a.xml, a.flags, ctx)))
+    .on(Proc.DOMAIN_DETACH_DEVICE_FLAGS, (a, ctx) =>
+      onDomain(ctx, 'DOMAIN_DETACH_DEVICE_FLAGS', a.dom, (d) => svc.detachDevice(d, a.xml, a.flags, ctx)))
+    .on(Proc.DOMAIN_UPDATE_DEVICE_FLAGS, (a, ctx) =>
+      onDomain(ctx, 'DOMAIN_UPDATE_DEVICE_FLAGS', a.dom, (d) => svc.updateDevice(d, a.xml, a.flags, ctx)))
+    .on(Proc.DOMAIN_GET_BLOCK_INFO, async (a, ctx) => {
+      // a read: only the session's lookup (a hidden VM is "Domain not found")
+      const d = await deps.domains.lookupByUuid(uuidFromBytes(a.dom.uuid), sessionOf(ctx));
+      return svc.blockInfo(d, a.path, a.flags);
+    })
     // pools
     .on(Proc.CONNECT_LIST_ALL_STORAGE_POOLS, async (a) => {
       checkFlags(a.flags, POOL_LIST_ALL, 'vboxConnectListAllStoragePools');
@@ -628,24 +731,29 @@ export function storageHandlers(deps: StorageDeps, table: HandlerTable = new Han
       return { xml: await poolXml(await poolOf(a.pool)) };
     })
     .on(Proc.STORAGE_POOL_GET_AUTOSTART, async (a) => ({ autostart: (await poolOf(a.pool)).autostart ? 1 : 0 }))
-    .on(Proc.STORAGE_POOL_SET_AUTOSTART, async (a) => (await pools()).setAutostart(await poolOf(a.pool), a.autostart !== 0))
+    .on(Proc.STORAGE_POOL_SET_AUTOSTART, (a, ctx) => audited(ctx, 'STORAGE_POOL_SET_AUTOSTART', () => ({ pool: a.pool.name, autostart: a.autostart !== 0 }),
+      async () => (await pools()).setAutostart(await poolOf(a.pool), a.autostart !== 0)))
     .on(Proc.STORAGE_POOL_IS_ACTIVE, async (a) => ({ active: (await poolOf(a.pool)).active ? 1 : 0 }))
-    .on(Proc.STORAGE_POOL_DEFINE_XML, async (a, ctx) => {
-      checkFlags(a.flags, 1 /* VALIDATE */, 'vboxStoragePoolDefineXML');
-      const p = await (await pools()).define(a.xml);
-      deps.log?.info('pool defined', { name: p.name, path: p.path, who: svc.opCtx(ctx).who });
-      return { pool: poolWire(p) };
+    .on(Proc.STORAGE_POOL_DEFINE_XML, (a, ctx) => {
+      let defined: PoolDef | undefined;
+      return audited(ctx, 'STORAGE_POOL_DEFINE_XML', () => (defined ? { pool: defined.name, path: defined.path } : {}), async () => {
+        checkFlags(a.flags, 1 /* VALIDATE */, 'vboxStoragePoolDefineXML');
+        const p = await (await pools()).define(a.xml);
+        defined = p;
+        deps.log?.info('pool defined', { name: p.name, path: p.path, who: svc.opCtx(ctx).who });
+        return { pool: poolWire(p) };
+      });
     })
-    .on(Proc.STORAGE_POOL_BUILD, async (a) => {
+    .on(Proc.STORAGE_POOL_BUILD, (a, ctx) => audited(ctx, 'STORAGE_POOL_BUILD', () => ({ pool: a.pool.name }), async () => {
       checkFlags(a.flags, 0 | 4 | 8 /* NO_OVERWRITE | OVERWRITE */, 'vboxStoragePoolBuild');
       svc.requireLocal('pool-build');
       await (await pools()).build(await poolOf(a.pool));
-    })
-    .on(Proc.STORAGE_POOL_CREATE, async (a) => {
+    }))
+    .on(Proc.STORAGE_POOL_CREATE, (a, ctx) => audited(ctx, 'STORAGE_POOL_CREATE', () => ({ pool: a.pool.name }), async () => {
       checkFlags(a.flags, 0, 'vboxStoragePoolCreate');
       svc.requireLocal('pool-start');
       await (await pools()).start(await poolOf(a.pool));
-    })
+    }))
     .on(Proc.STORAGE_POOL_REFRESH, async (a) => {
       checkFlags(a.flags, 0, 'vboxStoragePoolRefresh');
       (await pools()).requireActive(await poolOf(a.pool));
@@ -669,8 +777,15 @@ export function storageHandlers(deps: StorageDeps, table: HandlerTable = new Han
       return { vols: a.need_results ? vols.slice(0, REMOTE_STORAGE_VOL_LIST_MAX).map(volWire) : [], ret: vols.length };
     })
     // volumes
-    .on(Proc.STORAGE_VOL_CREATE_XML, async (a, ctx) => ({ vol: volWire(await svc.createVolume(await poolOf(a.pool), a.xml, a.flags, ctx)) }))
-    .on(Proc.STORAGE_VOL_DELETE, async (a, ctx) => svc.deleteVolume((await svc.volumeFromWire(a.vol)).vol, a.flags, ctx))
+    .on(Proc.STORAGE_VOL_CREATE_XML, (a, ctx) => {
+      let made: VolRef | undefined;
+      return audited(ctx, 'STORAGE_VOL_CREATE_XML', () => ({ pool: a.pool.name, ...(made ? { volume: made.name, path: made.key } : {}) }), async () => {
+        made = await svc.createVolume(await poolOf(a.pool), a.xml, a.flags, ctx);
+        return { vol: volWire(made) };
+      });
+    })
+    .on(Proc.STORAGE_VOL_DELETE, (a, ctx) => audited(ctx, 'STORAGE_VOL_DELETE', () => ({ pool: a.vol.pool, volume: a.vol.name, path: a.vol.key }),
+      async () => svc.deleteVolume((await svc.volumeFromWire(a.vol)).vol, a.flags, ctx)))
     .on(Proc.STORAGE_VOL_LOOKUP_BY_NAME, async (a) => {
       const p = await poolOf(a.pool);
       (await pools()).requireActive(p);
