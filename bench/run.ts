@@ -124,7 +124,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const root = freezeBuild(projRoot, path.join(work, 'app'));
+  const root = await freezeBuild(projRoot, path.join(work, 'app'));
   ctx.root = root;
   const machine = machineInfo(o.python);
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, kernel ${machine.kernel}, node ${machine.node}, ${machine.libvirtd}, virsh ${machine.virsh}, python3-libvirt ${machine.pythonLibvirt}`);

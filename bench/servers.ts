@@ -54,7 +54,34 @@ export interface SystemUnderTest {
  * runs (other people's `tsc`) cannot change or half-write the code under test mid-run.
  * Returns `dest`, to be used as the root from then on.
  */
-export function freezeBuild(root: string, dest: string): string {
+export async function freezeBuild(root: string, dest: string): Promise<string> {
+  // wait until nobody has written dist/ for 2 s, copy, and check nothing changed meanwhile
+  const newest = (dir: string): number => {
+    let t = 0;
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else t = Math.max(t, statSync(p).mtimeMs);
+      }
+    };
+    if (existsSync(dir)) walk(dir);
+    return t;
+  };
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const before = newest(path.join(root, 'dist', 'src'));
+    if (Date.now() - before < 2000) {
+      await sleep(1000);
+      continue;
+    }
+    rmSync(dest, { recursive: true, force: true });
+    copyBuild(root, dest);
+    if (newest(path.join(root, 'dist', 'src')) === before) return dest;
+  }
+  throw new Error('dist/ kept changing for 30 s: cannot take a consistent copy of the build');
+}
+
+function copyBuild(root: string, dest: string): void {
   mkdirSync(dest, { recursive: true });
   const copy = (rel: string): void => {
     const from = path.join(root, rel);
@@ -62,7 +89,6 @@ export function freezeBuild(root: string, dest: string): string {
   };
   for (const rel of ['bin', 'dist/src', 'dist/protocol', 'bench/loadgen.py', 'package.json']) copy(rel);
   symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'));
-  return dest;
 }
 
 const tracked = new Set<ChildProcess>();

@@ -61,7 +61,7 @@ afterAll(() => {
 test('the quick bench exits 0: no errors, hangs or crashes on A, B or C', () => {
   if (run.code !== 0) {
     // show why, then fail
-    console.error(run.stdout.split('\n').filter((l) => /failure|FAIL|UNAVAILABLE|  - /.test(l)).join('\n') + '\n' + run.stderr.slice(-3000));
+    console.error(run.stdout.split('\n').filter((l) => /failure|UNAVAILABLE|^  - /.test(l)).join('\n') + '\n' + run.stderr.slice(-3000));
   }
   expect(run.code).toBe(0);
 });
