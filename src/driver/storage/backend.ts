@@ -6,85 +6,16 @@
  *
  * `storageOpsOf(host)` picks the methods the host object actually has.
  */
-import type { OpContext, VBoxHost } from '../../vbox/types.js';
+import type {
+  DhcpServerInfo, HostOnlyIfInfo, MediumInfo, NatNetworkInfo, StorageAttachSpec, StorageCtlSpec, VBoxHost, VBoxStorageHost,
+} from '../../vbox/types.js';
+
+// The storage/network shapes are the backend's own (src/vbox/types.ts); re-exported for the handlers.
+export type { DhcpServerInfo, HostOnlyIfInfo, MediumInfo, NatNetworkInfo, StorageAttachSpec, StorageCtlSpec };
 import { LibvirtError } from '../../rpc/errors.js';
 
-export interface MediumInfo {
-  uuid?: string;
-  path: string;
-  /** VDI, VMDK, VHD, RAW… */
-  format?: string;
-  /** Virtual size in bytes. */
-  capacityBytes?: number;
-  /** Bytes used on the host. */
-  sizeOnDiskBytes?: number;
-  /** VM UUIDs using the medium. */
-  inUseBy?: string[];
-}
-
-export interface HostOnlyIfInfo {
-  /** `vboxnet0` (Linux/macOS), `VirtualBox Host-Only Ethernet Adapter` (Windows). */
-  name: string;
-  ipAddress?: string;
-  networkMask?: string;
-  dhcp?: boolean;
-  mac?: string;
-  status?: string;
-  /** `HostInterfaceNetworking-vboxnet0` */
-  vboxNetworkName?: string;
-}
-
-export interface NatNetworkInfo {
-  name: string;
-  /** CIDR, e.g. `10.0.2.0/24`. */
-  network?: string;
-  dhcp?: boolean;
-  enabled?: boolean;
-  gateway?: string;
-}
-
-export interface DhcpServerInfo {
-  networkName: string;
-  ip?: string;
-  networkMask?: string;
-  lowerIp?: string;
-  upperIp?: string;
-  enabled?: boolean;
-}
-
-export interface StorageCtlSpec {
-  name: string;
-  /** Omitted to change an existing controller (e.g. its port count). */
-  add?: string;
-  controller?: string;
-  portCount?: number;
-  bootable?: boolean;
-}
-
-export interface StorageAttachSpec {
-  controller: string;
-  port: number;
-  device: number;
-  /** hdd | dvddrive | fdd (omitted when detaching with medium `none`) */
-  type?: string;
-  /** File path, medium UUID, `emptydrive` or `none` (detach). */
-  medium: string;
-}
-
-/** The backend additions the handlers use (all optional until they land). */
-export interface StorageHostOps {
-  listHdds(): Promise<MediumInfo[]>;
-  showMediumInfo(pathOrUuid: string): Promise<MediumInfo>;
-  createMedium(spec: { path: string; sizeMB: number; format?: string; variant?: string }, ctx: OpContext): Promise<unknown>;
-  closeMedium(pathOrUuid: string, ctx: OpContext, opts?: { delete?: boolean }): Promise<void>;
-  storageCtl(uuid: string, spec: StorageCtlSpec, ctx: OpContext): Promise<void>;
-  storageAttach(uuid: string, spec: StorageAttachSpec, ctx: OpContext): Promise<void>;
-  listHostOnlyIfs(): Promise<HostOnlyIfInfo[]>;
-  listNatNets(): Promise<NatNetworkInfo[]>;
-  listBridgedIfs(): Promise<Array<string | { name: string }>>;
-  listDhcpServers(): Promise<DhcpServerInfo[]>;
-  systemProperties(): Promise<Record<string, string> | { defaultMachineFolder?: string }>;
-}
+/** The backend's storage/network methods the handlers use (optional on VBoxHost). */
+export type StorageHostOps = VBoxStorageHost;
 
 export type StorageOps = Partial<StorageHostOps>;
 
