@@ -15,6 +15,7 @@ import type { ConnectionSink, Listener } from '../transport/types.js';
 import { startSshServer, DEFAULT_SSH_PORT } from '../transport/ssh.js';
 import { startTlsServer, resolveTlsFiles, DEFAULT_TLS_PORT } from '../transport/tls.js';
 import { startUnixServer } from '../transport/unix.js';
+import { splitHostPort } from '../transport/tcp.js';
 import { serveStdio } from '../transport/stdio.js';
 import { defaultStateDir, statePaths } from '../auth/state.js';
 import { allowAll, loadPolicyFile, type Policy } from '../policy/index.js';
@@ -72,32 +73,14 @@ export function addSecureOptions(cmd: Command): Command {
     .option('--audit-log <file>', 'JSON-lines audit log of every change');
 }
 
-/** `HOST:PORT` / `[v6]:PORT` / `:PORT` / `PORT` / true → host and port. */
+/** `HOST:PORT` / `[v6]:PORT` / `:PORT` / `PORT` / true → host and port (grammar: splitHostPort in transport/tcp). */
 export function parseListenSpec(spec: string | boolean | undefined, defaultPort: number, defaultHost = '127.0.0.1'): { host: string; port: number } {
   if (spec === true || spec === undefined || spec === '') return { host: defaultHost, port: defaultPort };
   if (typeof spec !== 'string') throw new InvalidArgumentError('expected HOST:PORT');
-  let host = defaultHost;
-  let portText: string;
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
-  if (v6) {
-    host = v6[1]!;
-    portText = v6[2] ?? String(defaultPort);
-  } else if (/^\d+$/.test(spec)) {
-    portText = spec;
-  } else {
-    const i = spec.lastIndexOf(':');
-    if (i < 0) {
-      host = spec;
-      portText = String(defaultPort);
-    } else {
-      if (spec.indexOf(':') !== i) throw new InvalidArgumentError(`bad listen address ${JSON.stringify(spec)} (IPv6: [addr]:port)`);
-      host = spec.slice(0, i) || defaultHost;
-      portText = spec.slice(i + 1);
-    }
-  }
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new InvalidArgumentError(`bad port in ${JSON.stringify(spec)}`);
-  return { host, port };
+  const r = splitHostPort(spec, defaultPort, defaultHost);
+  if (r.ok) return { host: r.host, port: r.port };
+  if (r.reason === 'ipv6-brackets') throw new InvalidArgumentError(`bad listen address ${JSON.stringify(spec)} (IPv6: [addr]:port)`);
+  throw new InvalidArgumentError(`bad port in ${JSON.stringify(spec)}`);
 }
 
 export function parseAuthorizedKeysSpec(spec: string): { user?: string; file: string } {

@@ -31,35 +31,50 @@ export interface HostPort {
   port: number;
 }
 
-/** `127.0.0.1:16509`, `[::1]:0`, `localhost:16509`, `16509` (loopback), `0.0.0.0:16509`. */
-export function parseHostPort(spec: string, defaultHost = DEFAULT_TCP_HOST): HostPort {
-  const s = spec.trim();
+/**
+ * The one listen-address grammar (`--listen`, `--listen-tls`, `--listen-ssh`):
+ * `HOST:PORT`, `[v6]:PORT`, `[v6]`, `:PORT`, `PORT` (default host), `HOST` (default port).
+ * No I/O and no throwing: the caller words the error for its own option.
+ */
+export type ListenAddressParse =
+  | { ok: true; host: string; port: number }
+  /** `::1:5`: an IPv6 address without brackets; `host` is the part before the last colon. */
+  | { ok: false; reason: 'ipv6-brackets'; host: string; portText: string }
+  | { ok: false; reason: 'bad-port'; portText: string };
+
+export function splitHostPort(spec: string, defaultPort: number, defaultHost: string): ListenAddressParse {
   let host: string;
   let portText: string;
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
   if (bracket) {
     host = bracket[1]!;
-    portText = bracket[2] ?? String(DEFAULT_TCP_PORT);
-  } else if (/^\d+$/.test(s)) {
+    portText = bracket[2] ?? String(defaultPort);
+  } else if (/^\d+$/.test(spec)) {
     host = defaultHost;
-    portText = s;
+    portText = spec;
   } else {
-    const i = s.lastIndexOf(':');
+    const i = spec.lastIndexOf(':');
     if (i < 0) {
-      host = s;
-      portText = String(DEFAULT_TCP_PORT);
+      host = spec;
+      portText = String(defaultPort);
     } else {
-      host = s.slice(0, i);
-      portText = s.slice(i + 1);
-      if (host.includes(':')) throw new TcpConfigError(`IPv6 addresses need brackets: [${host}]:${portText} (got "${spec}")`);
+      host = spec.slice(0, i);
+      portText = spec.slice(i + 1);
+      if (host.includes(':')) return { ok: false, reason: 'ipv6-brackets', host, portText };
     }
   }
   if (host === '') host = defaultHost;
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TcpConfigError(`bad TCP port in "${spec}" (0-65535; 0 picks a free port)`);
-  }
-  return { host, port };
+  if (!/^\d+$/.test(portText) || port > 65535) return { ok: false, reason: 'bad-port', portText };
+  return { ok: true, host, port };
+}
+
+/** `127.0.0.1:16509`, `[::1]:0`, `localhost:16509`, `16509` (loopback), `0.0.0.0:16509`. */
+export function parseHostPort(spec: string, defaultHost = DEFAULT_TCP_HOST): HostPort {
+  const r = splitHostPort(spec.trim(), DEFAULT_TCP_PORT, defaultHost);
+  if (r.ok) return { host: r.host, port: r.port };
+  if (r.reason === 'ipv6-brackets') throw new TcpConfigError(`IPv6 addresses need brackets: [${r.host}]:${r.portText} (got "${spec}")`);
+  throw new TcpConfigError(`bad TCP port in "${spec}" (0-65535; 0 picks a free port)`);
 }
 
 /** IPv4-mapped IPv6 (`::ffff:10.0.0.1`) → `10.0.0.1`; brackets and zone ids removed. */
