@@ -6,34 +6,35 @@
  */
 import { VBoxError } from '../vbox/types.js';
 import { LibvirtError } from '../rpc/errors.js';
+import { ErrorCode as Code, ErrorDomain as Domain } from '../../protocol/index.js';
 
 type DriverError = LibvirtError;
 
-/** virErrorNumber values the driver uses. */
+/** virErrorNumber values the driver uses (numbers from protocol/constants.ts). */
 export const ErrorCode = {
-  INTERNAL_ERROR: 1,
-  NO_SUPPORT: 3,
-  NO_CONNECT: 5,
-  INVALID_ARG: 8,
-  OPERATION_FAILED: 9,
-  OPERATION_DENIED: 29,
-  SYSTEM_ERROR: 38,
-  NO_DOMAIN: 42,
-  OPERATION_INVALID: 55,
-  OPERATION_TIMEOUT: 68,
-  ARGUMENT_UNSUPPORTED: 74,
-  OPERATION_UNSUPPORTED: 84,
+  INTERNAL_ERROR: Code.INTERNAL_ERROR,
+  NO_SUPPORT: Code.NO_SUPPORT,
+  NO_CONNECT: Code.NO_CONNECT,
+  INVALID_ARG: Code.INVALID_ARG,
+  OPERATION_FAILED: Code.OPERATION_FAILED,
+  OPERATION_DENIED: Code.OPERATION_DENIED,
+  SYSTEM_ERROR: Code.SYSTEM_ERROR,
+  NO_DOMAIN: Code.NO_DOMAIN,
+  OPERATION_INVALID: Code.OPERATION_INVALID,
+  OPERATION_TIMEOUT: Code.OPERATION_TIMEOUT,
+  ARGUMENT_UNSUPPORTED: Code.ARGUMENT_UNSUPPORTED,
+  OPERATION_UNSUPPORTED: Code.OPERATION_UNSUPPORTED,
 } as const;
 
-/** virErrorDomain values the driver uses. */
+/** virErrorDomain values the driver uses (numbers from protocol/constants.ts). */
 export const ErrorDomain = {
-  NONE: 0,
-  RPC: 7,
-  DOMAIN: 20,
-  VBOX: 25,
+  NONE: Domain.NONE,
+  RPC: Domain.RPC,
+  DOMAIN: Domain.DOMAIN,
+  VBOX: Domain.VBOX,
 } as const;
 
-export const ErrorLevel = { NONE: 0, WARNING: 1, ERROR: 2 } as const;
+export { ErrorLevel } from '../../protocol/index.js';
 
 /**
  * The driver raises the RPC engine's LibvirtError (src/rpc/errors.ts), built

@@ -3,33 +3,35 @@
  * engine's LibvirtError (src/rpc/errors.ts) like the rest of the driver.
  */
 import { LibvirtError } from '../../rpc/errors.js';
+import { ErrorCode as Code, ErrorDomain as Domain } from '../../../protocol/index.js';
 
 type DriverError = LibvirtError;
 
+/** virErrorNumber values for XML, storage and network errors (from protocol/constants.ts). */
 export const XmlErrorCode = {
-  INTERNAL_ERROR: 1,
-  INVALID_ARG: 8,
-  OPERATION_FAILED: 9,
-  XML_ERROR: 27,
-  DOM_EXIST: 28,
-  XML_DETAIL: 35,
-  NETWORK_EXIST: 37,
-  NO_DOMAIN: 42,
-  NO_NETWORK: 43,
-  NO_STORAGE_POOL: 49,
-  NO_STORAGE_VOL: 50,
-  OPERATION_INVALID: 55,
-  CONFIG_UNSUPPORTED: 67,
-  OPERATION_UNSUPPORTED: 84,
-  STORAGE_VOL_EXIST: 90,
+  INTERNAL_ERROR: Code.INTERNAL_ERROR,
+  INVALID_ARG: Code.INVALID_ARG,
+  OPERATION_FAILED: Code.OPERATION_FAILED,
+  XML_ERROR: Code.XML_ERROR,
+  DOM_EXIST: Code.DOM_EXIST,
+  XML_DETAIL: Code.XML_DETAIL,
+  NETWORK_EXIST: Code.NETWORK_EXIST,
+  NO_DOMAIN: Code.NO_DOMAIN,
+  NO_NETWORK: Code.NO_NETWORK,
+  NO_STORAGE_POOL: Code.NO_STORAGE_POOL,
+  NO_STORAGE_VOL: Code.NO_STORAGE_VOL,
+  OPERATION_INVALID: Code.OPERATION_INVALID,
+  CONFIG_UNSUPPORTED: Code.CONFIG_UNSUPPORTED,
+  OPERATION_UNSUPPORTED: Code.OPERATION_UNSUPPORTED,
+  STORAGE_VOL_EXIST: Code.STORAGE_VOL_EXIST,
 } as const;
 
-/** virErrorDomain numbers for the objects we describe in XML. */
+/** virErrorDomain numbers for the objects we describe in XML (from protocol/constants.ts). */
 export const XmlErrorDomain = {
-  STORAGE: 18,
-  NETWORK: 19,
-  DOMAIN: 20,
-  VBOX: 25,
+  STORAGE: Domain.STORAGE,
+  NETWORK: Domain.NETWORK,
+  DOMAIN: Domain.DOMAIN,
+  VBOX: Domain.VBOX,
 } as const;
 
 /** Which libxml2 "document name" libvirt uses in syntax errors, per object kind. */
