@@ -205,6 +205,45 @@ const API_NAMES: Record<string, string> = {
   'autostart-disable': 'virDomainSetAutostart',
 };
 
+/** Every accessible VM as presented to clients, with O(1) lookups. */
+interface PresentedView {
+  /** The `listVms()` array this view was built from (identity check first). */
+  src: VmSummary[];
+  /** Accessible VMs, in VirtualBox's registration order. */
+  vms: VmSummary[];
+  /** uuid → presented name (docs/driver.md "Names and aliases"). */
+  names: Map<string, string>;
+  /** presented name → VM */
+  byName: Map<string, VmSummary>;
+  /** raw VirtualBox name → the first VM (registration order) with it */
+  byRawName: Map<string, VmSummary>;
+  byUuid: Map<string, VmSummary>;
+}
+
+function buildView(src: VmSummary[], vms: VmSummary[], names: Map<string, string>): PresentedView {
+  const byName = new Map<string, VmSummary>();
+  const byRawName = new Map<string, VmSummary>();
+  const byUuid = new Map<string, VmSummary>();
+  for (const vm of vms) {
+    const n = names.get(vm.uuid);
+    if (n !== undefined && !byName.has(n)) byName.set(n, vm);
+    if (!byRawName.has(vm.name)) byRawName.set(vm.name, vm);
+    byUuid.set(vm.uuid, vm);
+  }
+  return { src, vms, names, byName, byRawName, byUuid };
+}
+
+/** Same VMs, names, accessibility and states, in the same order (plain string compares, no allocation). */
+function sameSummaries(a: readonly VmSummary[], b: readonly VmSummary[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.uuid !== y.uuid || x.name !== y.name || x.state !== y.state || x.accessible !== y.accessible || x.stateFromDetails !== y.stateFromDetails) return false;
+  }
+  return true;
+}
+
 interface Resolved {
   summary: VmSummary;
   name: string;
@@ -227,6 +266,9 @@ export class VBoxDriver {
   readonly log: Logger;
   private readonly ids = new IdTable();
   private readonly lastAction = new Map<string, LastAction>();
+  /** The presented view of the latest host snapshot (see snapshotAll). */
+  private view: PresentedView | undefined;
+  private viewBuilds = 0;
   private readonly reboots = new Map<string, RebootJob>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly rebootTimeoutMs: number;
@@ -327,30 +369,30 @@ export class VBoxDriver {
   // Lookups and lists
 
   async lookupByName(name: string, s?: Session): Promise<DomainRef> {
-    const { vms, names } = await this.snapshot(s);
-    let vm = vms.find((v) => names.get(v.uuid) === name);
-    vm ??= vms.find((v) => v.name === name);
+    const v = await this.snapshot(s);
+    // presented name, then raw VirtualBox name (first in registration order), then a UUID
+    let vm = v.byName.get(name) ?? v.byRawName.get(name);
     if (!vm) {
       const u = normalizeUuid(name);
-      if (u) vm = vms.find((v) => v.uuid === u);
+      if (u) vm = v.byUuid.get(u);
     }
     if (!vm) throw noDomainByName(name);
-    return this.ref(vm.uuid, names);
+    return this.ref(vm.uuid, v.names);
   }
 
   async lookupByUuid(uuid: string, s?: Session): Promise<DomainRef> {
     const u = normalizeUuid(uuid) ?? uuid;
-    const { vms, names } = await this.snapshot(s);
-    const vm = vms.find((v) => v.uuid === u);
+    const v = await this.snapshot(s);
+    const vm = v.byUuid.get(u);
     if (!vm) throw noDomainByUuid(u);
-    return this.ref(vm.uuid, names);
+    return this.ref(vm.uuid, v.names);
   }
 
   async lookupById(id: number, s?: Session): Promise<DomainRef> {
-    const { vms, names } = await this.snapshot(s);
+    const v = await this.snapshot(s);
     const uuid = id > 0 ? this.ids.uuidOf(id) : undefined;
-    if (uuid === undefined || !vms.some((v) => v.uuid === uuid)) throw noDomainById(id);
-    return this.ref(uuid, names);
+    if (uuid === undefined || !v.byUuid.has(uuid)) throw noDomainById(id);
+    return this.ref(uuid, v.names);
   }
 
   /** CONNECT_LIST_ALL_DOMAINS, filtered by VIR_CONNECT_LIST_DOMAINS_* flags, in VirtualBox's registration order. */
@@ -428,10 +470,14 @@ export class VBoxDriver {
   // ------------------------------------------------------------------------
   // Per-domain queries
 
+  /**
+   * DOMAIN_GET_STATE from the host snapshot alone (no showvminfo): see
+   * `summaryState` and docs/states.md ("What GetState knows").
+   */
   async getState(dom: DomainRef, flags = 0, s?: Session): Promise<{ state: number; reason: number }> {
     checkFlags(flags, 0, 'vboxDomainGetState');
     const r = await this.resolve(dom, s);
-    const m = await this.mappedState(r.summary);
+    const m = this.summaryState(r.summary);
     return { state: m.state, reason: m.reason };
   }
 
@@ -450,7 +496,8 @@ export class VBoxDriver {
 
   async isActive(dom: DomainRef, s?: Session): Promise<boolean> {
     const r = await this.resolve(dom, s);
-    return (await this.mappedState(r.summary)).active;
+    // active = in `list runningvms`: the snapshot knows it exactly
+    return this.summaryState(r.summary).active;
   }
 
   async isPersistent(dom: DomainRef, s?: Session): Promise<boolean> {
@@ -530,7 +577,8 @@ export class VBoxDriver {
       this.host.invalidate(r.summary.uuid);
       this.ids.release(r.summary.uuid);
       this.ids.assign(r.summary.uuid);
-      this.lastAction.set(r.summary.uuid, restoring ? 'restore' : 'start');
+      // started paused: recorded as our own pause, so GetState says paused without a showvminfo
+      this.setLastAction(r.summary.uuid, (flags & START_PAUSED) !== 0 ? 'suspend' : restoring ? 'restore' : 'start');
       return { name: r.name, uuid: r.summary.uuid, id: this.ids.idOf(r.summary.uuid) ?? -1 };
     });
   }
@@ -545,7 +593,7 @@ export class VBoxDriver {
       await this.host.powerOff(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
       this.ids.release(r.summary.uuid);
-      this.lastAction.set(r.summary.uuid, 'destroy');
+      this.setLastAction(r.summary.uuid, 'destroy');
       await this.runWhenStopped(r.summary.uuid, ctx);
     });
   }
@@ -559,7 +607,7 @@ export class VBoxDriver {
       this.cancelReboot(r.summary.uuid);
       await this.host.acpiPowerButton(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
-      this.lastAction.set(r.summary.uuid, 'shutdown');
+      this.setLastAction(r.summary.uuid, 'shutdown');
     });
   }
 
@@ -603,7 +651,7 @@ export class VBoxDriver {
       if (m.state === DomainState.PAUSED) return;
       await this.host.pause(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
-      this.lastAction.set(r.summary.uuid, 'suspend');
+      this.setLastAction(r.summary.uuid, 'suspend');
     });
   }
 
@@ -619,7 +667,7 @@ export class VBoxDriver {
       if (m.state !== DomainState.PAUSED) throw operationInvalid('domain is not paused');
       await this.host.resume(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
-      this.lastAction.set(r.summary.uuid, 'resume');
+      this.setLastAction(r.summary.uuid, 'resume');
     });
   }
 
@@ -633,7 +681,7 @@ export class VBoxDriver {
       await this.host.saveState(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
       this.ids.release(r.summary.uuid);
-      this.lastAction.set(r.summary.uuid, 'save');
+      this.setLastAction(r.summary.uuid, 'save');
     });
   }
 
@@ -645,7 +693,7 @@ export class VBoxDriver {
       if (!m.managedSave) return;
       await this.host.discardState(r.summary.uuid, ctx);
       this.host.invalidate(r.summary.uuid);
-      this.lastAction.delete(r.summary.uuid);
+      this.setLastAction(r.summary.uuid, undefined);
     });
   }
 
@@ -702,26 +750,52 @@ export class VBoxDriver {
    * one) and the names they are presented under (computed over every VM, so a
    * name does not depend on who asks); refreshes the id table.
    */
-  private async snapshot(s?: Session): Promise<{ vms: VmSummary[]; names: Map<string, string> }> {
+  private async snapshot(s?: Session): Promise<PresentedView> {
     const all = await this.snapshotAll();
     const access = s?.access;
     if (!access || access.seesAll) return all;
     const vms = await filterVisible(access, all.vms, async (uuid) => (await this.host.getVm(uuid)).groups);
-    return { vms, names: all.names };
+    return buildView(all.src, vms, all.names);
   }
 
-  private async snapshotAll(): Promise<{ vms: VmSummary[]; names: Map<string, string> }> {
+  /**
+   * The presented view of every accessible VM, memoised per host snapshot:
+   * rebuilt (observe/ids/lastAction upkeep, names, maps) only when `listVms()`
+   * returns a different array whose entries differ from the last one's, or
+   * after the driver itself recorded an action. Otherwise a lookup costs one
+   * `listVms()` plus Map hits.
+   */
+  private async snapshotAll(): Promise<PresentedView> {
     let all: VmSummary[];
     try {
       all = await this.host.listVms();
     } catch (err) {
       throw fromVBoxError(err);
     }
+    const prev = this.view;
+    if (prev && (prev.src === all || sameSummaries(prev.src, all))) {
+      prev.src = all;
+      return prev;
+    }
     const vms = all.filter((v) => v.accessible);
     for (const v of vms) this.observe(v.uuid, isActiveState(v.state));
-    this.ids.retain(new Set(vms.map((v) => v.uuid)));
-    for (const uuid of [...this.lastAction.keys()]) if (!vms.some((v) => v.uuid === uuid)) this.lastAction.delete(uuid);
-    return { vms, names: presentNames(vms) };
+    const view = buildView(all, vms, presentNames(vms));
+    this.ids.retain(new Set(view.byUuid.keys()));
+    for (const uuid of [...this.lastAction.keys()]) if (!view.byUuid.has(uuid)) this.lastAction.delete(uuid);
+    this.view = view;
+    this.viewBuilds++;
+    return view;
+  }
+
+  /** How many times the presented view was rebuilt (tests: proves lookups reuse it). */
+  get viewRebuilds(): number {
+    return this.viewBuilds;
+  }
+
+  private setLastAction(uuid: string, action: LastAction | undefined): void {
+    if (action === undefined) this.lastAction.delete(uuid);
+    else this.lastAction.set(uuid, action);
+    this.view = undefined;
   }
 
   private observe(uuid: string, active: boolean): void {
@@ -748,8 +822,8 @@ export class VBoxDriver {
 
   private async resolve(dom: DomainRef, s?: Session): Promise<Resolved> {
     const uuid = normalizeUuid(dom.uuid) ?? dom.uuid;
-    const { vms, names } = await this.snapshot(s);
-    const summary = vms.find((v) => v.uuid === uuid);
+    const { byUuid, names } = await this.snapshot(s);
+    const summary = byUuid.get(uuid);
     if (!summary) throw noDomainByUuid(uuid, dom.name);
     return { summary, name: names.get(uuid) ?? dom.name };
   }
@@ -763,9 +837,30 @@ export class VBoxDriver {
   }
 
   private mapInfo(info: VmInfo): MappedState {
+    // Details that contradict what we last did (paused or saved by us, since
+    // resumed / discarded outside vboxvirt): forget it, so GetState stops using it.
+    const last = this.lastAction.get(info.uuid);
+    if ((last === 'suspend' && info.state !== 'paused') || (last === 'save' && info.state !== 'saved')) this.lastAction.delete(info.uuid);
     const m = mapState(info.state, this.lastAction.get(info.uuid));
     this.observe(info.uuid, m.active);
     return m;
+  }
+
+  /**
+   * The VM's libvirt state from the snapshot summary alone (never a
+   * showvminfo). With consistent cached details (`stateFromDetails`) that is
+   * the exact state. Otherwise the summary only knows list membership: in
+   * `list runningvms` → running, or paused when our own last action was a
+   * suspend; absent → shut off, its reason from our own last action
+   * (destroyed, shutdown, saved) when known, else unknown. A VM paused or
+   * saved outside vboxvirt reads running / shut off until its details are
+   * next read (docs/states.md).
+   */
+  private summaryState(summary: VmSummary): MappedState {
+    const last = this.lastAction.get(summary.uuid);
+    if (summary.stateFromDetails) return mapState(summary.state, last);
+    if (isActiveState(summary.state)) return last === 'suspend' ? mapState('paused', last) : mapState('running', last);
+    return last === 'save' ? mapState('saved', last) : mapState('poweroff', last);
   }
 
   /**
@@ -919,7 +1014,7 @@ export class VBoxDriver {
           this.host.invalidate(uuid);
           this.ids.release(uuid);
           this.ids.assign(uuid);
-          this.lastAction.set(uuid, 'start');
+          this.setLastAction(uuid, 'start');
           this.log.info(`reboot ${name}: guest powered off, started again`, { op: 'reboot', uuid, who: ctx.who, result: 'ok' });
           return;
         }

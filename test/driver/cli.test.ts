@@ -232,6 +232,10 @@ describe('vboxvirt demo', () => {
     expect(list).toMatch(/^\s*\d+\s+db-01\s+running\s*$/m);
     expect(list).toMatch(/^\s*-\s+old-test\s+shut off\s*$/m);
     expect(list).toMatch(/^\s*-\s+My-Test-VM-[0-9a-f]{8}\s+shut off\s*$/m);
+    // GetState answers from the list snapshot: a saved VM whose details were never read is
+    // "shut off (unknown)"; once dominfo has read them it is "shut off (saved)" (docs/states.md).
+    expect((await virshOk(['domstate', '--reason', 'build-agent'], { uri: first.uri })).trim()).toBe('shut off (unknown)');
+    expect(await virshOk(['dominfo', 'build-agent'], { uri: first.uri })).toMatch(/^Managed save:\s+yes$/m);
     expect((await virshOk(['domstate', '--reason', 'build-agent'], { uri: first.uri })).trim()).toBe('shut off (saved)');
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
