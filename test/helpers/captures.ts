@@ -9,6 +9,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CAPTURES } from './paths.js';
+import { encodeHeader } from './rpc.js';
 
 export interface CapturePacket {
   kind: 'pkt';
@@ -41,16 +42,24 @@ export interface Capture {
   probe?: CaptureProbe;
 }
 
+/** `name` or `name.jsonl` → its path in ../shared/captures. */
 export function capturePath(name: string): string {
-  return path.join(CAPTURES, `${name}.jsonl`);
+  return path.join(CAPTURES, name.endsWith('.jsonl') ? name : `${name}.jsonl`);
+}
+
+export type CaptureRecord = { kind: string } & Record<string, unknown>;
+
+/** Every record of a capture file, in order (blank lines skipped). */
+export function readCaptureRecords(file: string): CaptureRecord[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as CaptureRecord);
 }
 
 export function readCapture(name: string): Capture {
-  const text = readFileSync(capturePath(name), 'utf8');
   const c: Capture = { name, meta: {}, packets: [], events: [], tty: [] };
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const rec = JSON.parse(line) as { kind: string } & Record<string, unknown>;
+  for (const rec of readCaptureRecords(capturePath(name))) {
     switch (rec.kind) {
       case 'meta': c.meta = rec; break;
       case 'pkt': c.packets.push(rec as unknown as CapturePacket); break;
@@ -72,18 +81,10 @@ export function listCaptures(prefix = ''): string[] {
     .sort();
 }
 
-/** The exact bytes of a captured packet (header rebuilt from its fields + payload). */
+/** The exact bytes of a captured packet (header rebuilt from its fields, `len` as captured, + payload). */
 export function packetBytes(p: CapturePacket): Buffer {
-  const payload = Buffer.from(p.payload_hex, 'hex');
-  const b = Buffer.alloc(28);
-  b.writeUInt32BE(p.len, 0);
-  b.writeUInt32BE(parseInt(p.prog, 16) >>> 0, 4);
-  b.writeUInt32BE(p.vers >>> 0, 8);
-  b.writeInt32BE(p.proc, 12);
-  b.writeInt32BE(p.type, 16);
-  b.writeUInt32BE(p.serial >>> 0, 20);
-  b.writeInt32BE(p.status, 24);
-  return Buffer.concat([b, payload]);
+  const header = encodeHeader({ len: p.len, prog: parseInt(p.prog, 16), vers: p.vers, proc: p.proc, type: p.type, serial: p.serial, status: p.status });
+  return Buffer.concat([header, Buffer.from(p.payload_hex, 'hex')]);
 }
 
 /** The URI argument (`-c URI`) of a captured virsh argv, if any. */

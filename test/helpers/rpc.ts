@@ -23,16 +23,21 @@ export const PROC = {
 export interface Header { len: number; prog: number; vers: number; proc: number; type: number; serial: number; status: number }
 export interface Packet extends Header { payload: Buffer }
 
-export function encodePacket(h: Omit<Header, 'len'>, payload: Buffer = Buffer.alloc(0)): Buffer {
+/** The 28 bytes of a header as given (`len` written as is, even if it is wrong). */
+export function encodeHeader(h: Header): Buffer {
   const b = Buffer.alloc(28);
-  b.writeUInt32BE(28 + payload.length, 0);
+  b.writeUInt32BE(h.len, 0);
   b.writeUInt32BE(h.prog >>> 0, 4);
   b.writeUInt32BE(h.vers >>> 0, 8);
   b.writeInt32BE(h.proc, 12);
   b.writeInt32BE(h.type, 16);
   b.writeUInt32BE(h.serial >>> 0, 20);
   b.writeInt32BE(h.status, 24);
-  return Buffer.concat([b, payload]);
+  return b;
+}
+
+export function encodePacket(h: Omit<Header, 'len'>, payload: Buffer = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([encodeHeader({ ...h, len: 28 + payload.length }), payload]);
 }
 
 export function call(proc: number, serial: number, payload: Buffer = Buffer.alloc(0), prog = PROG_REMOTE, vers = 1): Buffer {

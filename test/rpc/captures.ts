@@ -1,10 +1,12 @@
 /** Loads the real virsh ⇄ libvirtd captures in ../shared/captures (by path, never copied). */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CAPTURES } from '../helpers/paths.js';
+import { readCaptureRecords } from '../helpers/captures.js';
 
-export const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared');
-export const CAPTURES = join(SHARED, 'captures');
+export { SHARED, CAPTURES } from '../helpers/paths.js';
+// One capture reader for all tests: the path and packet-bytes helpers live in test/helpers/captures.ts.
+export { capturePath, packetBytes } from '../helpers/captures.js';
 
 export interface CapPacket {
   kind: 'pkt';
@@ -39,30 +41,10 @@ export function captureFiles(): string[] {
 }
 
 export function loadCapture(file: string): CapLine[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as CapLine);
-}
-
-export function capturePath(name: string): string {
-  return join(CAPTURES, name.endsWith('.jsonl') ? name : `${name}.jsonl`);
+  return readCaptureRecords(file) as CapLine[];
 }
 
 export function packets(lines: CapLine[]): CapPacket[] {
   return lines.filter((l): l is CapPacket => l.kind === 'pkt');
 }
 
-/** The exact bytes of a captured packet (captures/README.md). */
-export function packetBytes(p: CapPacket): Buffer {
-  const payload = Buffer.from(p.payload_hex, 'hex');
-  const h = Buffer.alloc(28);
-  h.writeUInt32BE(p.len, 0);
-  h.writeUInt32BE(parseInt(p.prog, 16) >>> 0, 4);
-  h.writeUInt32BE(p.vers >>> 0, 8);
-  h.writeInt32BE(p.proc, 12);
-  h.writeInt32BE(p.type, 16);
-  h.writeUInt32BE(p.serial >>> 0, 20);
-  h.writeInt32BE(p.status, 24);
-  return Buffer.concat([h, payload]);
-}
