@@ -6,20 +6,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SimHome, assertBuilt, waitFor } from './simproc.js';
+import { SimHome, createRunning, simHomePerTest, waitFor } from './simproc.js';
 
 let h: SimHome;
-beforeAll(() => assertBuilt());
-beforeEach(() => {
-  h = new SimHome({ VBOXSIM_START_MS: '30', VBOXSIM_STOPPING_MS: '30' });
-});
-afterEach(() => h.cleanup());
-
-async function running(name: string): Promise<string> {
-  const u = await h.create(name, '--ostype', 'Ubuntu_64');
-  await h.ok(['startvm', name, '--type', 'headless']);
-  return u;
-}
+simHomePerTest((home) => { h = home; });
+const running = (name: string): Promise<string> => createRunning(h, name);
 
 describe('startvm', () => {
   test('prints the recorded lines with the argument as typed; others see "starting" meanwhile', async () => {

@@ -2,20 +2,11 @@
  * modifyvm semantics (spellings, order, all-or-nothing, value errors), extra-data,
  * guest properties and the autostart database, through real vboxsim processes.
  */
-import { SimHome, assertBuilt, parseMr } from './simproc.js';
+import { SimHome, createRunning, parseMr, simHomePerTest } from './simproc.js';
 
 let h: SimHome;
-beforeAll(() => assertBuilt());
-beforeEach(() => {
-  h = new SimHome({ VBOXSIM_START_MS: '30', VBOXSIM_STOPPING_MS: '30' });
-});
-afterEach(() => h.cleanup());
-
-async function running(name: string): Promise<string> {
-  const u = await h.create(name, '--ostype', 'Ubuntu_64');
-  await h.ok(['startvm', name, '--type', 'headless']);
-  return u;
-}
+simHomePerTest((home) => { h = home; });
+const running = (name: string): Promise<string> => createRunning(h, name);
 
 describe('modifyvm', () => {
   test('6.1 and 7.x spellings, --opt=value, applied in order', async () => {

@@ -211,3 +211,27 @@ export function contextTable(version = '7.0.18'): Map<string, string> {
   }
   return m;
 }
+
+/** Short starting/stopping phases, so state-machine tests do not wait long. */
+export const FAST_PHASES = { VBOXSIM_START_MS: '30', VBOXSIM_STOPPING_MS: '30' } as const;
+
+/**
+ * The per-test home of the state-machine suites: checks the build once, gives
+ * each test a fresh SimHome (handed to `use`) and cleans it up after the test.
+ */
+export function simHomePerTest(use: (h: SimHome) => void, env: Record<string, string> = FAST_PHASES): void {
+  let h: SimHome | undefined;
+  beforeAll(() => assertBuilt());
+  beforeEach(() => {
+    h = new SimHome(env);
+    use(h);
+  });
+  afterEach(() => h?.cleanup());
+}
+
+/** Create `name` (Ubuntu_64) and start it headless; resolves to its UUID. */
+export async function createRunning(h: SimHome, name: string): Promise<string> {
+  const u = await h.create(name, '--ostype', 'Ubuntu_64');
+  await h.ok(['startvm', name, '--type', 'headless']);
+  return u;
+}
