@@ -5,13 +5,13 @@
  * chain: transport identity → policy (what a user sees and may change) →
  * audit log lines, and the simulator's state.
  */
-import { readFile, rm, writeFile, mkdir, chmod } from 'node:fs/promises';
+import { readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { createSimHost, type SimHost } from '../helpers/simhost.js';
-import { startProcess, waitFor, type LongProcess } from '../helpers/proc.js';
-import { ROOT, VBOXVIRT_BIN } from '../helpers/paths.js';
+import { waitFor, type LongProcess } from '../helpers/proc.js';
+import { VBOXVIRT_BIN } from '../helpers/paths.js';
 import { clientEnv } from '../helpers/virsh.js';
-import { sshClient, sshKeygen, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
+import { maasStateDir, sshClient, startServe, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
 
 let sim: SimHost;
 let dir: string;
@@ -30,10 +30,8 @@ beforeAll(async () => {
   await sim.createVm('desk');
   await sim.vbox(['modifyvm', 'node1', '--groups', '/maas']);
   dir = await tmpDir('vv-cli-serve-');
-  const state = path.join(dir, 'state');
-  await mkdir(path.join(state, 'users', 'maas'), { recursive: true });
-  key = await sshKeygen(path.join(dir, 'maas_key'));
-  await writeFile(path.join(state, 'users', 'maas', 'authorized_keys'), await readFile(`${key.priv}.pub`, 'utf8'));
+  const { state, key: maasKey } = await maasStateDir(dir);
+  key = maasKey;
   policyFile = path.join(dir, 'policy.json');
   await writeFile(policyFile, JSON.stringify({
     default: 'deny',
@@ -44,16 +42,13 @@ beforeAll(async () => {
   }));
   auditFile = path.join(dir, 'audit.log');
   sock = path.join(dir, 'sock', 'libvirt-sock');
-  proc = startProcess(process.execPath, [
-    VBOXVIRT_BIN, 'serve', '--backend', 'sim', '--sim-home', sim.home,
+  const served = await startServe([
+    '--backend', 'sim', '--sim-home', sim.home,
     '--state-dir', state, '--listen-ssh', '127.0.0.1:0', '--listen-unix', sock,
     '--policy', policyFile, '--audit-log', auditFile, '--log-level', 'debug',
-  ], { cwd: ROOT, env: { ...process.env, VBOX_USER_HOME: sim.home } });
-  const line = await waitFor('vboxvirt to print its listening lines', () => {
-    if (proc.child.exitCode !== null) throw new Error(`vboxvirt exited: ${proc.stderr()}`);
-    return /listening ssh 127\.0\.0\.1:(\d+)\n[\s\S]*listening unix /.exec(proc.stdout());
-  }, 20_000);
-  sshPort = Number(line[1]);
+  ], { ...process.env, VBOX_USER_HOME: sim.home }, ['ssh', 'unix']);
+  proc = served.proc;
+  sshPort = served.ports.ssh!;
   client = await sshClient(sshPort, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
 });
 

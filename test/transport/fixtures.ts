@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ConnectionSink, Identity } from '../../src/transport/types.js';
 import { existsSync } from 'node:fs';
-import { run, type RunResult } from '../helpers/proc.js';
+import { run, startProcess, waitFor as waitForProc, type LongProcess, type RunResult } from '../helpers/proc.js';
+import { ROOT, VBOXVIRT_BIN } from '../helpers/paths.js';
 import { clientEnv } from '../helpers/virsh.js';
 import { createSimHost, type SimHost } from '../helpers/simhost.js';
 import { Daemon } from '../../src/daemon.js';
@@ -194,4 +195,43 @@ export async function makePki(dir: string): Promise<void> {
     (await readFile(path.join(dir, 'ca', 'cacert.pem'), 'utf8')) + (await readFile(path.join(dir, 'otherca', 'cacert.pem'), 'utf8')));
   await mkdir(path.join(dir, 'nocert'));
   await writeFile(path.join(dir, 'nocert', 'cacert.pem'), await readFile(path.join(dir, 'ca', 'cacert.pem')));
+}
+
+/** `STATE/users/maas/authorized_keys` holding a fresh key `DIR/maas_key` (the SSH user the policy tests log in as). */
+export async function maasStateDir(dir: string): Promise<{ state: string; key: { priv: string; pub: string; fingerprint: string } }> {
+  const state = path.join(dir, 'state');
+  await mkdir(path.join(state, 'users', 'maas'), { recursive: true });
+  const key = await sshKeygen(path.join(dir, 'maas_key'));
+  await writeFile(path.join(state, 'users', 'maas', 'authorized_keys'), await readFile(`${key.priv}.pub`, 'utf8'));
+  return { state, key };
+}
+
+export type ServeListener = 'ssh' | 'tcp' | 'unix';
+
+/**
+ * `node bin/vboxvirt.js serve ARGS` as a child, once it has printed a
+ * `listening KIND …` line for every listener in `wait`; the ports of the
+ * 127.0.0.1 ssh/tcp listeners it printed. If it exits or never gets there the
+ * child is stopped before the error is thrown.
+ */
+export async function startServe(
+  args: readonly string[], childEnv: NodeJS.ProcessEnv, wait: readonly ServeListener[],
+): Promise<{ proc: LongProcess; stdout: string; ports: Partial<Record<'ssh' | 'tcp', number>> }> {
+  const proc = startProcess(process.execPath, [VBOXVIRT_BIN, 'serve', ...args], { cwd: ROOT, env: childEnv });
+  try {
+    const out = await waitForProc('vboxvirt to print its listening lines', () => {
+      if (proc.child.exitCode !== null) throw new Error(`vboxvirt exited: ${proc.stderr()}`);
+      const o = proc.stdout();
+      return wait.every((k) => new RegExp(`listening ${k} `).test(o)) ? o : undefined;
+    }, 20_000);
+    const ports: Partial<Record<'ssh' | 'tcp', number>> = {};
+    for (const k of ['ssh', 'tcp'] as const) {
+      const m = new RegExp(`listening ${k} 127\\.0\\.0\\.1:(\\d+)`).exec(out);
+      if (m) ports[k] = Number(m[1]);
+    }
+    return { proc, stdout: out, ports };
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
 }

@@ -12,15 +12,15 @@
  * Every refusal is checked against the simulator's invocation log (no change
  * command for the VM) and the VM's state.
  */
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createSimHost, type SimHost } from '../helpers/simhost.js';
-import { startProcess, waitFor, type LongProcess } from '../helpers/proc.js';
-import { ROOT, VBOXVIRT_BIN } from '../helpers/paths.js';
+import { waitFor, type LongProcess } from '../helpers/proc.js';
+import { ROOT } from '../helpers/paths.js';
 import { clientEnv } from '../helpers/virsh.js';
 import { RawClient, decodeError, xdr, S_ERROR } from '../helpers/rpc.js';
-import { MUTATING, sshClient, sshKeygen, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
+import { MUTATING, maasStateDir, sshClient, startServe, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
 
 let sim: SimHost;
 let dir: string;
@@ -52,10 +52,8 @@ beforeAll(async () => {
   dir = await tmpDir('vv-policy-storage-');
   disk = path.join(dir, 'extra.img');
   await writeFile(disk, Buffer.alloc(1024 * 1024));
-  const state = path.join(dir, 'state');
-  await mkdir(path.join(state, 'users', 'maas'), { recursive: true });
-  key = await sshKeygen(path.join(dir, 'maas_key'));
-  await writeFile(path.join(state, 'users', 'maas', 'authorized_keys'), await readFile(`${key.priv}.pub`, 'utf8'));
+  const { state, key: maasKey } = await maasStateDir(dir);
+  key = maasKey;
   const policyFile = path.join(dir, 'policy.json');
   await writeFile(policyFile, JSON.stringify({
     default: 'deny',
@@ -67,19 +65,15 @@ beforeAll(async () => {
   }));
   auditFile = path.join(dir, 'audit.log');
   sock = path.join(dir, 'sock', 'libvirt-sock');
-  proc = startProcess(process.execPath, [
+  const served = await startServe([
     // real vboxsim processes (bin/vboxsim.js) so its invocation log (VBOXSIM_LOG) records every VBoxManage run
-    VBOXVIRT_BIN, 'serve', '--backend', 'vboxmanage', '--vboxmanage', path.join(ROOT, 'bin', 'vboxsim.js'),
+    '--backend', 'vboxmanage', '--vboxmanage', path.join(ROOT, 'bin', 'vboxsim.js'),
     '--state-dir', state, '--listen-ssh', '127.0.0.1:0', '--listen-tcp', '127.0.0.1:0', '--listen-unix', sock,
     '--policy', policyFile, '--audit-log', auditFile, '--log-level', 'warn',
-  ], { cwd: ROOT, env: { ...process.env, VBOX_USER_HOME: sim.home, VBOXSIM_LOG: '1' } });
-  const out = await waitFor('vboxvirt to print its listening lines', () => {
-    if (proc.child.exitCode !== null) throw new Error(`vboxvirt exited: ${proc.stderr()}`);
-    const o = proc.stdout();
-    return /listening unix /.test(o) && /listening ssh /.test(o) && /listening tcp /.test(o) ? o : undefined;
-  }, 20_000);
-  sshPort = Number(/listening ssh 127\.0\.0\.1:(\d+)/.exec(out)![1]);
-  tcpPort = Number(/listening tcp 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  ], { ...process.env, VBOX_USER_HOME: sim.home, VBOXSIM_LOG: '1' }, ['unix', 'ssh', 'tcp']);
+  proc = served.proc;
+  sshPort = served.ports.ssh!;
+  tcpPort = served.ports.tcp!;
   client = await sshClient(sshPort, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
 });
 
