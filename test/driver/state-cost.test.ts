@@ -1,0 +1,151 @@
+/**
+ * What a lookup + GetState sweep costs in VBoxManage runs, and what it answers,
+ * on a real simulated VirtualBox host with 100 VMs (createSimHost: the
+ * simulator's command line run in-process, state on disk in a temp dir).
+ * Invocations are counted by the host itself (`host.stats()`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createSimHost, type VBoxManageHost } from '../../src/vbox/index.js';
+import { VBoxDriver, type Session } from '../../src/driver/driver.js';
+
+const FAST = { VBOXSIM_START_MS: '20', VBOXSIM_ACPI_DELAY_MS: '50', VBOXSIM_STOPPING_MS: '20' };
+const RW: Session = { uri: 'qemu:///system', readOnly: false, who: 'test:state-cost' };
+const N = 100;
+
+let dir: string;
+let host: VBoxManageHost;
+let driver: VBoxDriver;
+/** name → uuid, in creation order */
+const vms: Array<{ name: string; uuid: string; running: boolean }> = [];
+/** Host instances standing for "someone else" (VirtualBox GUI, another script). */
+const others: VBoxManageHost[] = [];
+
+function outsider(): VBoxManageHost {
+  const h = createSimHost({ home: dir, env: FAST, cacheTtlMs: 0 });
+  others.push(h);
+  return h;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'vboxvirt-statecost-'));
+  // a long list cache: the run counts below must not depend on how fast this machine is
+  host = createSimHost({ home: dir, env: FAST, cacheTtlMs: 600_000, detailsMaxAgeMs: 600_000 });
+  const ctx = { who: 'fixture' };
+  for (let i = 0; i < N; i++) {
+    const name = `vm-${String(i).padStart(3, '0')}`;
+    const uuid = await host.createVm({ name, osType: 'Ubuntu_64', changes: { memoryMB: 256, cpus: 1 } }, ctx);
+    vms.push({ name, uuid, running: i % 4 === 0 });
+  }
+  for (const v of vms) if (v.running) await host.startVm(v.uuid, ctx);
+  driver = new VBoxDriver(host, { rebootPollMs: 25 });
+}, 60_000);
+
+afterAll(async () => {
+  await driver?.close();
+  for (const h of others) await h.close();
+  await host?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** lookup + GetState for every VM, as `virsh domstate <name>` does; returns the VBoxManage runs it cost. */
+async function sweep(): Promise<{ runs: number; showvminfo: number; states: Map<string, { state: number; reason: number }> }> {
+  const before = host.stats();
+  const states = new Map<string, { state: number; reason: number }>();
+  for (const v of vms) {
+    const dom = await driver.lookupByName(v.name, RW);
+    expect(dom.uuid).toBe(v.uuid);
+    states.set(v.name, await driver.getState(dom, 0, RW));
+  }
+  const after = host.stats();
+  return { runs: after.runs - before.runs, showvminfo: (after.byCommand.showvminfo ?? 0) - (before.byCommand.showvminfo ?? 0), states };
+}
+
+describe('lookup + GetState over 100 VMs', () => {
+  it('costs at most 2 VBoxManage runs with no details cached, and every state is right', async () => {
+    host.invalidate(); // cold: no list, no details
+    const r = await sweep();
+    expect(r.runs).toBeLessThanOrEqual(2);
+    expect(r.showvminfo).toBe(0);
+    for (const v of vms) expect(r.states.get(v.name)).toEqual(v.running ? { state: 1, reason: 1 } : { state: 5, reason: 0 });
+    // the presented view was built once for the whole sweep, not per RPC
+    const builds = driver.viewRebuilds;
+    const again = await sweep();
+    expect(again.runs).toBe(0);
+    expect(driver.viewRebuilds).toBe(builds);
+    expect(again.states).toEqual(r.states);
+  });
+
+  it('reflects our own pause without a showvminfo, even once the details are gone', async () => {
+    const v = vms.find((x) => x.running)!;
+    const dom = await driver.lookupByName(v.name, RW);
+    await driver.suspend(RW, dom);
+    host.invalidate(); // details expired (MAAS polls every few minutes)
+    const r = await sweep();
+    expect(r.runs).toBeLessThanOrEqual(2);
+    expect(r.showvminfo).toBe(0);
+    expect(r.states.get(v.name)).toEqual({ state: 3, reason: 1 }); // paused (user)
+    await driver.resume(RW, dom);
+    host.invalidate();
+    expect((await sweep()).states.get(v.name)).toEqual({ state: 1, reason: 5 }); // running (unpaused)
+  });
+
+  it('a change still re-reads the VM before and after, and the sweep shows its result', async () => {
+    const v = vms.find((x) => x.running && x.name !== vms[0]!.name)!;
+    const dom = await driver.lookupByName(v.name, RW);
+    const before = host.stats().byCommand.showvminfo ?? 0;
+    await driver.destroy(RW, dom);
+    expect((host.stats().byCommand.showvminfo ?? 0) - before).toBeGreaterThanOrEqual(2);
+    host.invalidate();
+    const r = await sweep();
+    expect(r.runs).toBeLessThanOrEqual(2);
+    expect(r.states.get(v.name)).toEqual({ state: 5, reason: 2 }); // shut off (destroyed)
+    v.running = false;
+    expect(await driver.isActive(dom, RW)).toBe(false);
+    expect((await driver.lookupByName(v.name, RW)).id).toBe(-1);
+  });
+
+  it('a VM started outside vboxvirt reads running as soon as the list is re-read', async () => {
+    const v = vms.find((x) => !x.running)!;
+    await outsider().startVm(v.uuid, { who: 'someone else' });
+    host.invalidate();
+    const r = await sweep();
+    expect(r.runs).toBeLessThanOrEqual(2);
+    expect(r.states.get(v.name)).toEqual({ state: 1, reason: 1 });
+    expect((await driver.lookupByName(v.name, RW)).id).toBeGreaterThan(0);
+    v.running = true;
+  });
+
+  it('documented precision: paused or saved outside vboxvirt reads running / shut off until the details are read', async () => {
+    const [p, s] = vms.filter((x) => x.running).slice(-2);
+    p!.running = s!.running = false; // no longer plain running: later tests leave them alone
+    const other = outsider();
+    await other.pause(p!.uuid, { who: 'someone else' });
+    await other.saveState(s!.uuid, { who: 'someone else' });
+    host.invalidate();
+    const r = await sweep();
+    expect(r.runs).toBeLessThanOrEqual(2);
+    expect(r.states.get(p!.name)).toEqual({ state: 1, reason: 1 }); // really paused: list says running
+    expect(r.states.get(s!.name)).toEqual({ state: 5, reason: 0 }); // really saved: shut off (unknown)
+    // dominfo (GetInfo) reads the details; from then on GetState is exact
+    expect((await driver.getInfo(await driver.lookupByName(p!.name, RW), RW)).state).toBe(3);
+    expect((await driver.getInfo(await driver.lookupByName(s!.name, RW), RW)).state).toBe(5);
+    const exact = await sweep();
+    expect(exact.runs).toBeLessThanOrEqual(1);
+    expect(exact.states.get(p!.name)).toEqual({ state: 3, reason: 1 }); // paused (user)
+    expect(exact.states.get(s!.name)).toEqual({ state: 5, reason: 5 }); // shut off (saved)
+    expect(await driver.hasManagedSaveImage(await driver.lookupByName(s!.name, RW), 0, RW)).toBe(true);
+  });
+
+  it('our own managed save reads shut off (saved) without details; unknown names still fail', async () => {
+    const v = vms.find((x) => x.running)!;
+    const dom = await driver.lookupByName(v.name, RW);
+    await driver.managedSave(RW, dom);
+    host.invalidate();
+    const r = await sweep();
+    expect(r.showvminfo).toBe(0);
+    expect(r.states.get(v.name)).toEqual({ state: 5, reason: 5 });
+    await expect(driver.lookupByName('no-such-vm', RW)).rejects.toMatchObject({ code: 42 });
+  });
+});
