@@ -19,7 +19,6 @@ import type { VBoxHost } from '../vbox/types.js';
 import type { Listener } from '../transport/types.js';
 import { DEFAULT_LISTEN_TCP, listeningLine, startListeners, type ListenOptions } from './listeners.js';
 import { addSecureOptions, loadSecurity, startSecureListeners, wantsSecureListener, type SecureOptions } from './listeners-secure.js';
-import { seedDemo } from './demo.js';
 import { addPasswdCommand } from './passwd.js';
 
 export interface ServeOptions extends SecureOptions {
@@ -193,6 +192,7 @@ export function buildProgram(): Command {
     .action(async (opts: { home: string; listenTcp: string[]; logLevel: string }) => {
       const logger = createLogger({ level: opts.logLevel });
       const home = path.resolve(opts.home);
+      const { seedDemo } = await import('./demo.js'); // only `vboxvirt demo` needs it
       const created = await seedDemo(home, logger);
       const running = await serve(
         { backend: 'sim', simHome: home, listenTcp: opts.listenTcp, allow: [], logLevel: opts.logLevel },

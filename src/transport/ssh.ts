@@ -7,18 +7,15 @@
  */
 import { userInfo } from 'node:os';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import ssh2 from 'ssh2';
 import type { Connection, AuthContext, Session, ServerChannel } from 'ssh2';
 import type { ConnectionSink, Identity, Listener } from './types.js';
 import { describeIdentity } from './types.js';
 import { parseLibvirtSshCommand, SshCommandError } from './ssh-command.js';
-import { loadOrCreateHostKey, readAuthorizedKeysFile, findKey, fingerprint, type AuthorizedKey } from '../auth/keys.js';
+import type { AuthorizedKey } from '../auth/keys.js';
 import { checkPassword, readPasswordFile } from '../auth/passwords.js';
 import { AuthThrottle, hostOf, sleep } from '../auth/throttle.js';
 import { statePaths, isValidUserName, ensurePrivateDir } from '../auth/state.js';
 import { nullLogger, type Logger } from '../log.js';
-
-const { Server } = ssh2;
 
 export const DEFAULT_SSH_PORT = 16522;
 
@@ -78,6 +75,13 @@ const REFUSE_SHELL =
   '(virsh -c qemu+ssh://USER@HOST:PORT/system).\n';
 
 export async function startSshServer(sink: ConnectionSink, opts: SshServerOptions): Promise<SshListener> {
+  // ssh2 (and the key code built on it) is loaded only when an SSH listener is wanted:
+  // it is ~10 MB of RSS the TCP/TLS/unix-only daemon does not need
+  const [{ default: ssh2 }, { loadOrCreateHostKey, readAuthorizedKeysFile, findKey, fingerprint }] = await Promise.all([
+    import('ssh2'),
+    import('../auth/keys.js'),
+  ]);
+  const { Server } = ssh2;
   const log = opts.logger ?? nullLogger();
   const paths = statePaths(opts.stateDir);
   ensurePrivateDir(opts.stateDir);

@@ -13,9 +13,15 @@
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import type { execa as ExecaFn } from 'execa';
 import { VBoxError } from './types.js';
 import { type RunResult, stripWrapperWarnings } from './parse.js';
+
+/** execa is loaded on first use (only `--backend vboxmanage` needs it; keeps the sim daemon's RSS down). */
+let execaModule: Promise<{ execa: typeof ExecaFn }> | undefined;
+function loadExeca(): Promise<{ execa: typeof ExecaFn }> {
+  return (execaModule ??= import('execa'));
+}
 
 export type { RunResult } from './parse.js';
 
@@ -297,6 +303,8 @@ export class LocalRunner implements Runner {
     if (this.closed) throw new VBoxError('unavailable', 'runner is closed', undefined, argv);
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const win = process.platform === 'win32';
+    const { execa } = await loadExeca();
+    if (this.closed) throw new VBoxError('unavailable', 'runner is closed', undefined, argv);
     const child = execa(this.program, [...this.prefix, ...argv], {
       env: this.env,
       extendEnv: true,
@@ -355,7 +363,9 @@ export class LocalRunner implements Runner {
   private killTree(pid: number | undefined, signal: NodeJS.Signals): void {
     if (pid === undefined) return;
     if (process.platform === 'win32') {
-      execa('taskkill', ['/pid', String(pid), '/T', '/F'], { reject: false, windowsHide: true }).catch(() => {});
+      void loadExeca()
+        .then(({ execa }) => execa('taskkill', ['/pid', String(pid), '/T', '/F'], { reject: false, windowsHide: true }))
+        .catch(() => {});
       return;
     }
     try {

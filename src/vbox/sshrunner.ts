@@ -18,7 +18,7 @@
 import { createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { normalizeResult, checkArgv, currentUser, DEFAULT_TIMEOUT_MS, type RunOptions, type Runner, type RunnerIdentity } from './runner.js';
 import type { RunResult } from './parse.js';
 import { quoteArgv, type ShellDialect } from './quote.js';
@@ -240,11 +240,13 @@ export class SshRunner implements Runner {
     return this.conn;
   }
 
-  private connect(): Promise<Client> {
+  private async connect(): Promise<Client> {
+    // ssh2 is loaded on first use: only `--vbox-host ssh://` needs it
+    const { Client: SshClient } = await import('ssh2');
     return new Promise<Client>((resolve, reject) => {
       const o = this.opts;
       const port = o.port ?? 22;
-      const c = new Client();
+      const c = new SshClient();
       let ready = false;
       let hostKeyProblem: string | undefined;
       const cfg: ConnectConfig = {
