@@ -74,8 +74,15 @@ export interface VBoxManageHostOptions {
   cacheTtlMs?: number;
   /** Max age of cached showvminfo details. Default 30 s (transient states: cacheTtlMs). */
   detailsMaxAgeMs?: number;
-  /** Max VBoxManage processes at once. Default 4. */
+  /** Max VBoxManage processes at once for reads and quick commands (list, showvminfo, modifyvm…). Default 4. */
   maxProcs?: number;
+  /**
+   * Max long state-changing processes at once (`startvm`, `controlvm`), a
+   * separate bound so that reads are never queued behind them and starts of
+   * distinct VMs overlap as they do in VirtualBox (each VM is still
+   * serialised by its own lock). Default 16. Total processes ≤ maxProcs + maxChangeProcs.
+   */
+  maxChangeProcs?: number;
   lockRetry?: LockRetryOptions;
   /** Per-invocation timeout for quick commands. Default 60 s. */
   timeoutMs?: number;
@@ -109,8 +116,16 @@ export interface HostStats {
   runs: number;
   byCommand: Record<string, number>;
   lockRetries: number;
+  /** Most VBoxManage processes seen at once (all kinds). */
   maxConcurrent: number;
+  /** Most at once under the `maxProcs` bound (reads, quick commands). */
+  maxConcurrentReads?: number;
+  /** Most at once under the `maxChangeProcs` bound (startvm, controlvm). */
+  maxConcurrentChanges?: number;
 }
+
+/** Long state-changing commands: bounded separately from reads (see maxChangeProcs). */
+const CHANGE_COMMANDS: ReadonlySet<string> = new Set(['startvm', 'controlvm']);
 
 const TRANSIENT: ReadonlySet<VBoxMachineState> = new Set<VBoxMachineState>([
   'starting', 'stopping', 'saving', 'restoring', 'teleportingin', 'settingup', 'snapshotting',
@@ -234,6 +249,10 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   private readonly pollIntervalMs: number;
   private readonly retry: Required<LockRetryOptions>;
   private readonly procs: Semaphore;
+  private readonly changeProcs: Semaphore;
+  /** VBoxManage processes running now, and the most seen at once (both bounds together). */
+  private inFlight = 0;
+  private maxInFlight = 0;
   private readonly hostname?: string;
 
   private snap: Snapshot | null = null;
@@ -264,12 +283,19 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
       maxDelayMs: opts.lockRetry?.maxDelayMs ?? 2000,
     };
     this.procs = new Semaphore(Math.max(1, opts.maxProcs ?? 4));
+    this.changeProcs = new Semaphore(Math.max(1, opts.maxChangeProcs ?? 16));
     this.hostname = opts.hostname;
   }
 
   /** Invocation counters (a copy). */
   stats(): HostStats {
-    return { ...this.counts, byCommand: { ...this.counts.byCommand }, maxConcurrent: this.procs.maxSeen };
+    return {
+      ...this.counts,
+      byCommand: { ...this.counts.byCommand },
+      maxConcurrent: this.maxInFlight,
+      maxConcurrentReads: this.procs.maxSeen,
+      maxConcurrentChanges: this.changeProcs.maxSeen,
+    };
   }
 
   // -------------------------------------------------------------------------
@@ -278,7 +304,10 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   /** One invocation under the process bound; returns the raw result. */
   private async runOnce(argv: string[], timeoutMs: number): Promise<RunResult> {
     if (this.closed) throw new VBoxError('unavailable', 'the VirtualBox backend is closed', undefined, argv);
-    await this.procs.acquire();
+    const sem = CHANGE_COMMANDS.has(argv[0]!) ? this.changeProcs : this.procs;
+    await sem.acquire();
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       this.counts.runs++;
       const key = argv[0] === 'list' || argv[0] === 'controlvm' ? `${argv[0]} ${argv[argv[0] === 'list' ? 1 : 2] ?? ''}`.trim() : argv[0];
@@ -288,7 +317,8 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
       this.log.debug('VBoxManage', { argv, exitCode: r.exitCode, ms: Date.now() - t0 });
       return r;
     } finally {
-      this.procs.release();
+      this.inFlight--;
+      sem.release();
     }
   }
 
@@ -517,6 +547,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     uuidIn: string,
     ctx: OpContext,
     fn: (before: VmInfo) => Promise<T>,
+    opts: { readsAfter?: boolean } = {},
   ): Promise<T> {
     this.checkOpen();
     const uuid = normalizeUuid(uuidIn);
@@ -535,12 +566,16 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
         this.log.info(`${op} failed`, { who, op, uuid, name: before.name, before: before.state, after, error: err.message, kind: err.kind, code: err.vboxCode });
         throw e;
       }
-      this.changed(uuid);
-      let after: VmInfo | undefined;
-      try {
-        after = await this.readVm(uuid);
-      } catch (e) {
-        if (!(e instanceof VBoxError && e.kind === 'not-found')) throw e;
+      // readsAfter: fn called changed() after its command and re-read the VM
+      // itself (startVm): its details are the state after, no second showvminfo
+      let after: VmInfo | undefined = opts.readsAfter ? this.details.get(uuid)?.info : undefined;
+      if (!after) {
+        this.changed(uuid);
+        try {
+          after = await this.readVm(uuid);
+        } catch (e) {
+          if (!(e instanceof VBoxError && e.kind === 'not-found')) throw e;
+        }
       }
       this.log.info(op, { who, op, uuid, name: after?.name ?? before.name, before: before.state, after: after?.state ?? 'gone' });
       return result;
@@ -585,7 +620,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
         }
         throw e;
       }
-      this.details.delete(uuid);
+      this.changed(uuid); // the lists are stale too; the read below is the one "after" read
       let info = await this.settle(uuid, await this.readVm(uuid), this.startSettleMs);
       if (info.state !== 'running' && info.state !== 'paused') {
         throw new VBoxError('failed', `startvm returned but VirtualBox reports the VM ${info.state}`);
@@ -595,7 +630,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
         this.details.delete(uuid);
         info = await this.readVm(uuid);
       }
-    });
+    }, { readsAfter: true });
   }
 
   private controlvm(op: string, sub: string, long = false) {

@@ -25,6 +25,7 @@ export interface CommonHostOptions {
   detailsMaxAgeMs?: number;
   timeoutMs?: number;
   maxProcs?: number;
+  maxChangeProcs?: number;
   lockRetry?: LockRetryOptions;
   logger?: Logger;
 }
@@ -43,6 +44,7 @@ function hostOptions(runner: Runner, o: CommonHostOptions, extra: Partial<VBoxMa
     detailsMaxAgeMs: o.detailsMaxAgeMs,
     timeoutMs: o.timeoutMs,
     maxProcs: o.maxProcs,
+    maxChangeProcs: o.maxChangeProcs,
     lockRetry: o.lockRetry,
     logger: o.logger,
     ...extra,

@@ -9,7 +9,7 @@ import { LocalRunner } from '../../src/vbox/runner.js';
 import { createSimHost } from '../../src/vbox/index.js';
 import { VBoxError } from '../../src/vbox/types.js';
 import { captureLogger, CountingRunner, invocations, sim, simCreate, simOk, simSettings, VBOXSIM_BIN } from './helpers.js';
-import { lifecycleTests, useHostFixtures, who, type Kind } from './hostsuite.js';
+import { hangTimeoutTest, lifecycleTests, useHostFixtures, who } from './hostsuite.js';
 
 const fx = useHostFixtures();
 const home = () => fx.home();
@@ -65,18 +65,48 @@ describe('serialisation, lock collisions, process bound', () => {
     expect(counting.maxInFlight).toBe(3);
     expect(host.stats().maxConcurrent).toBe(3);
   });
+
+  test('concurrent starts of distinct VMs overlap: startvm has its own bound, reads are not queued behind it, one read after each start', async () => {
+    const h = home();
+    const n = 20;
+    const uuids: string[] = [];
+    for (let i = 0; i < n; i++) uuids.push(await simCreate(h, `burst-${i}`));
+    // each startvm takes 300 ms in the simulator; log every invocation from now on
+    simSettings(h, { startMs: 300, log: true });
+    const host = makeHost('spawned', h, { maxProcs: 2, maxChangeProcs: 6 });
+    await Promise.all(uuids.map((u) => host.startVm(u, who)));
+
+    const log = invocations(h);
+    const starts = log.filter((e) => e.argv[0] === 'startvm');
+    expect(starts.map((e) => e.exitCode)).toEqual(Array(n).fill(0));
+    // one startvm per VM, none twice
+    expect(new Set(starts.map((e) => e.argv[1])).size).toBe(n);
+    expect(starts).toHaveLength(n);
+    // overlap observed from the simulator's own log: intervals [time, time + durationMs]
+    const edges = starts.flatMap((e) => [
+      { at: Date.parse(e.time), d: 1 },
+      { at: Date.parse(e.time) + e.durationMs, d: -1 },
+    ]).sort((x, y) => x.at - y.at || x.d - y.d);
+    let cur = 0;
+    let maxStartvm = 0;
+    for (const e of edges) maxStartvm = Math.max(maxStartvm, (cur += e.d));
+    expect(maxStartvm).toBeGreaterThan(1);
+    expect(maxStartvm).toBeLessThanOrEqual(6);
+    const st = host.stats();
+    expect(st.maxConcurrentChanges).toBeGreaterThan(1);
+    expect(st.maxConcurrentChanges).toBeLessThanOrEqual(6);
+    expect(st.maxConcurrentReads).toBeLessThanOrEqual(2);
+    expect(st.maxConcurrent).toBeLessThanOrEqual(2 + 6);
+    // a start costs at most one showvminfo before (cold cache) and one after
+    expect(st.byCommand.startvm).toBe(n);
+    expect(st.byCommand.showvminfo).toBeLessThanOrEqual(2 * n);
+    // every VM ends running, as the simulator (not the host's cache) says
+    for (const u of uuids) expect(await simOk(h, 'showvminfo', u, '--machinereadable')).toMatch(/^VMState="running"$/m);
+  });
 });
 
 describe('timeouts and faults', () => {
-  test.each<Kind>(['spawned'])('a hanging VBoxManage times out (%s)', async (kind) => {
-    const h = home();
-    const a = await simCreate(h, 'a');
-    simSettings(h, { faults: [{ mode: 'hang', command: 'showvminfo', count: 1, id: 'h1' }] });
-    const host = makeHost(kind, h, { timeoutMs: 700 });
-    await expect(host.getVm(a)).rejects.toMatchObject({ kind: 'timeout' });
-    // the next call works (fault used up)
-    expect((await host.getVm(a)).uuid).toBe(a);
-  });
+  hangTimeoutTest('spawned', fx);
 
   test('a crash, garbage output and an error with exit code 0 are failures, never wrong answers', async () => {
     const h = home();
