@@ -75,9 +75,11 @@ function discoveryOrder(vms: { name: string; disks: string[] }[], pools: string[
   ];
 }
 
-const backend: Backend = 'sim';
+// sim only: the same file on --backend vboxmanage passes/fails identically but takes ~2 min
+// (every RPC spawns vboxsim several times), too slow for this file; measured in docs/testing.md.
+const BACKENDS_HERE: Backend[] = ['sim'];
 
-describe(`MAAS KVM-host discovery, add-chassis, compose/decompose (${backend} backend)`, () => {
+describe.each(BACKENDS_HERE)('MAAS KVM-host discovery, add-chassis, compose/decompose (%s backend)', (backend) => {
   let host: SimHost;
   let d: Daemon;
   let poolPath: string;
