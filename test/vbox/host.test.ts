@@ -9,7 +9,7 @@ import { LocalRunner } from '../../src/vbox/runner.js';
 import { createSimHost } from '../../src/vbox/index.js';
 import { VBoxError } from '../../src/vbox/types.js';
 import { captureLogger, CountingRunner, invocations, sim, simCreate, simOk, simSettings, VBOXSIM_BIN } from './helpers.js';
-import { lifecycleTests, useHostFixtures, who, type Kind } from './hostsuite.js';
+import { hangTimeoutTest, lifecycleTests, useHostFixtures, who } from './hostsuite.js';
 
 const fx = useHostFixtures();
 const home = () => fx.home();
@@ -137,15 +137,7 @@ describe('lock retries', () => {
 });
 
 describe('timeouts and simulator faults', () => {
-  test.each<Kind>(['in-process'])('a hanging VBoxManage times out (%s)', async (kind) => {
-    const h = home();
-    const a = await simCreate(h, 'a');
-    simSettings(h, { faults: [{ mode: 'hang', command: 'showvminfo', count: 1, id: 'h1' }] });
-    const host = makeHost(kind, h, { timeoutMs: 700 });
-    await expect(host.getVm(a)).rejects.toMatchObject({ kind: 'timeout' });
-    // the next call works (fault used up)
-    expect((await host.getVm(a)).uuid).toBe(a);
-  });
+  hangTimeoutTest('in-process', fx);
 
   test('a VM that dies during power-up: startVm fails with the reason, state re-read', async () => {
     const h = home();

@@ -163,3 +163,16 @@ export function lifecycleTests(kind: Kind, fx: HostFixtures): void {
     expect(await host.listVms()).toEqual([]);
   });
 }
+
+/** A VBoxManage that hangs past `timeoutMs` is a typed timeout; the next call works (the fault is used up). */
+export function hangTimeoutTest(kind: Kind, fx: HostFixtures): void {
+  test.each<Kind>([kind])('a hanging VBoxManage times out (%s)', async (k) => {
+    const h = fx.home();
+    const a = await simCreate(h, 'a');
+    simSettings(h, { faults: [{ mode: 'hang', command: 'showvminfo', count: 1, id: 'h1' }] });
+    const host = fx.makeHost(k, h, { timeoutMs: 700 });
+    await expect(host.getVm(a)).rejects.toMatchObject({ kind: 'timeout' });
+    // the next call works (fault used up)
+    expect((await host.getVm(a)).uuid).toBe(a);
+  });
+}
