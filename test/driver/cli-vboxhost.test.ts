@@ -4,14 +4,14 @@
  * virsh through the daemon. Also the host-key flags: an unknown host key is
  * refused unless --accept-new-host-key, which records it.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../helpers/proc.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { virsh, virshOk } from '../helpers/virsh.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -20,37 +20,9 @@ const VBOXSIM = path.join(ROOT, 'bin', 'vboxsim.js');
 
 let dir = '';
 let simHome = '';
-let sshd: ChildProcess | undefined;
+let sshd: Sshd | undefined;
 let port = 0;
 const children = new Set<ChildProcess>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForBanner(p: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port: p });
-      s.once('data', (d) => {
-        s.destroy();
-        resolve(d.toString().startsWith('SSH-'));
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('sshd did not come up');
-}
 
 async function serve(extra: string[]): Promise<{ child: ChildProcess; uri?: string; stderr: () => string; exited: Promise<number | null> }> {
   const user = os.userInfo().username;
@@ -58,7 +30,7 @@ async function serve(extra: string[]): Promise<{ child: ChildProcess; uri?: stri
     process.execPath,
     [
       VBOXVIRT, 'serve', '--backend', 'vboxmanage', '--vbox-host', `ssh://${user}@127.0.0.1:${port}`,
-      '--vbox-ssh-key', path.join(dir, 'client'), '--remote-vboxmanage', path.join(dir, 'VBoxManage'),
+      '--vbox-ssh-key', sshd!.clientKey, '--remote-vboxmanage', path.join(dir, 'VBoxManage'),
       '--remote-vbox-user-home', simHome, '--listen-tcp', '127.0.0.1:0', '--log-level', 'debug', ...extra,
     ],
     { cwd: ROOT, env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -89,25 +61,10 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   simHome = path.join(dir, 'vbox home');
   mkdirSync(simHome);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'hostkey')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'client')]);
-  writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client.pub')));
-  chmodSync(path.join(dir, 'authorized_keys'), 0o600);
   writeFileSync(path.join(dir, 'VBoxManage'), `#!/bin/sh\nexec '${process.execPath}' '${VBOXSIM}' "$@"\n`);
   chmodSync(path.join(dir, 'VBoxManage'), 0o755);
-  port = await freePort();
-  writeFileSync(
-    path.join(dir, 'sshd_config'),
-    [
-      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(dir, 'hostkey')}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password', 'MaxSessions 20',
-      'LogLevel ERROR', '',
-    ].join('\n'),
-  );
-  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await waitForBanner(port);
+  sshd = await startSshd({ logLevel: 'ERROR', maxSessions: 20 });
+  port = sshd.port;
   // two VMs in the simulator on the "remote" host
   const sim = async (args: string[]) => {
     const r = await run(process.execPath, [VBOXSIM, ...args], { env: { ...process.env, VBOX_USER_HOME: simHome }, timeoutMs: 30_000 });
@@ -119,10 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
-  if (sshd && sshd.exitCode === null) {
-    sshd.kill('SIGTERM');
-    await new Promise((r) => sshd!.once('exit', r));
-  }
+  await sshd?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
