@@ -7,20 +7,20 @@
  * connection for many commands, the channel bound, hostile VM names end to
  * end, a timeout, and a connection dropped in the middle of a command.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { VBoxManageHost } from '../../src/vbox/host.js';
 import { SshRunner, parseSshUrl, checkKnownHosts } from '../../src/vbox/sshrunner.js';
 import { createVBoxManageHost } from '../../src/vbox/index.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { builtSimExists, invocations, PROJECT, removeHome, simCreate, simSettings, tempHome, VBOXSIM_BIN } from './helpers.js';
 
 const who = { who: 'test:ssh' };
 let dir: string;
 let simHome: string;
 let port: number;
-let sshd: ChildProcess | undefined;
+let sshd: Sshd | undefined;
 let agent: { pid: number; sock: string } | undefined;
 let knownHosts: string;
 let clientKey: string;
@@ -52,39 +52,11 @@ async function waitDead(pid: number, ms = 5000): Promise<boolean> {
 }
 const hosts: VBoxManageHost[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForBanner(p: number): Promise<void> {
-  const until = Date.now() + 10_000;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(p, '127.0.0.1');
-      c.once('data', (d) => {
-        c.destroy();
-        resolve(d.toString().startsWith('SSH-'));
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('sshd did not come up');
-}
-
 /** sshd's per-connection children (started by our sshd: safe to kill by pid). */
 function sshdChildren(): number[] {
-  if (!sshd?.pid) return [];
+  if (!sshd) return [];
   try {
-    return execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(sshd.proc.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -117,11 +89,6 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   simHome = path.join(dir, 'vbox home');
   mkdirSync(simHome);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'hostkey')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'client')]);
-  clientKey = path.join(dir, 'client');
-  writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client.pub')));
-  chmodSync(path.join(dir, 'authorized_keys'), 0o600);
   wrapper = path.join(dir, 'VBoxManage');
   // records every remote start (pid + command word) before becoming vboxsim
   writeFileSync(
@@ -129,38 +96,17 @@ beforeAll(async () => {
     `#!/bin/sh\nprintf '%s %s\\n' "$$" "$1" >> "$VBOX_USER_HOME/remote-calls.log"\nexec '${process.execPath}' '${VBOXSIM_BIN}' "$@"\n`,
   );
   chmodSync(wrapper, 0o755);
-  port = await freePort();
-  writeFileSync(
-    path.join(dir, 'sshd_config'),
-    [
-      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(dir, 'hostkey')}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password', 'MaxSessions 20',
-      'LogLevel ERROR', '',
-    ].join('\n'),
-  );
-  // sshd started as root insists on its privilege-separation directory
-  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let sshdErr = '';
-  sshd.stderr!.on('data', (d) => (sshdErr += d));
-  try {
-    await waitForBanner(port);
-  } catch (e) {
-    throw new Error(`sshd failed: ${sshdErr}`);
-  }
+  sshd = await startSshd({ logLevel: 'ERROR', maxSessions: 20 });
+  port = sshd.port;
+  clientKey = sshd.clientKey;
   knownHosts = path.join(dir, 'known_hosts');
-  const pub = readFileSync(path.join(dir, 'hostkey.pub'), 'utf8').trim().split(/\s+/);
-  writeFileSync(knownHosts, `# test\n[127.0.0.1]:${port} ${pub[0]} ${pub[1]}\n`);
+  writeFileSync(knownHosts, `# test\n[127.0.0.1]:${port} ${sshd.hostKeyPub}\n`);
 });
 
 afterAll(async () => {
   for (const h of hosts) await h.close().catch(() => {});
   for (const r of runners) await r.close().catch(() => {});
-  if (sshd && sshd.exitCode === null) {
-    sshd.kill('SIGTERM');
-    await new Promise((r) => sshd!.once('exit', r));
-  }
+  await sshd?.stop();
   if (agent) {
     try {
       process.kill(agent.pid, 'SIGTERM');
