@@ -95,3 +95,20 @@ export function captureLogger(): { logger: winston.Logger; entries: Array<Record
   const logger = winston.createLogger({ level: 'debug', transports: [new Mem()] });
   return { logger, entries };
 }
+
+/** Whether a process with this pid exists (signal 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `pid` is gone or `ms` passes; true if it is gone. */
+export async function waitDead(pid: number, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  return !isAlive(pid);
+}

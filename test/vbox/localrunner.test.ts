@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findVBoxManage, LocalRunner } from '../../src/vbox/runner.js';
 import { VBoxError } from '../../src/vbox/types.js';
-import { PROJECT } from './helpers.js';
+import { PROJECT, waitDead } from './helpers.js';
 
 let dir: string;
 const script = (name: string, body: string) => {
@@ -18,19 +18,6 @@ const script = (name: string, body: string) => {
   writeFileSync(p, `#!/bin/sh\n${body}\n`);
   chmodSync(p, 0o755);
   return p;
-};
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const waitDead = async (pid: number, ms = 5000) => {
-  const until = Date.now() + ms;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  return !alive(pid);
 };
 const spawned: number[] = [];
 

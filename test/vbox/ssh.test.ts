@@ -14,7 +14,7 @@ import { VBoxManageHost } from '../../src/vbox/host.js';
 import { SshRunner, parseSshUrl, checkKnownHosts } from '../../src/vbox/sshrunner.js';
 import { createVBoxManageHost } from '../../src/vbox/index.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { builtSimExists, invocations, PROJECT, removeHome, simCreate, simSettings, tempHome, VBOXSIM_BIN } from './helpers.js';
+import { builtSimExists, invocations, waitDead, PROJECT, removeHome, simCreate, simSettings, tempHome, VBOXSIM_BIN } from './helpers.js';
 
 const who = { who: 'test:ssh' };
 let dir: string;
@@ -36,19 +36,6 @@ function remoteCalls(home: string): Array<{ pid: number; cmd: string }> {
     const [pid, cmd] = l.split(' ');
     return { pid: Number(pid), cmd };
   });
-}
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-async function waitDead(pid: number, ms = 5000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
-  return !alive(pid);
 }
 const hosts: VBoxManageHost[] = [];
 
