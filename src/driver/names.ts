@@ -77,7 +77,11 @@ export function presentNames(vms: ReadonlyArray<{ uuid: string; name: string }>)
 }
 
 /** Normalise a textual UUID (any case, with or without dashes/braces) to lowercase 8-4-4-4-12, or undefined. */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function normalizeUuid(text: string): string | undefined {
+  // fast path: every UUID off the wire (uuidFromBytes) is already canonical
+  if (text.length === 36 && CANONICAL_UUID.test(text)) return text;
   const hex = text.trim().replace(/^\{|\}$/g, '').replace(/-/g, '').toLowerCase();
   if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
