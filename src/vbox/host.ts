@@ -302,10 +302,10 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   // running VBoxManage
 
   /** One invocation under the process bound; returns the raw result. */
-  private async runOnce(argv: string[], timeoutMs: number): Promise<RunResult> {
+  private async runOnce(argv: string[], timeoutMs: number, urgent = false): Promise<RunResult> {
     if (this.closed) throw new VBoxError('unavailable', 'the VirtualBox backend is closed', undefined, argv);
     const sem = CHANGE_COMMANDS.has(argv[0]!) ? this.changeProcs : this.procs;
-    await sem.acquire();
+    await sem.acquire(urgent);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
@@ -329,11 +329,11 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
    */
   private async exec(
     argv: string[],
-    opts: { timeoutMs?: number; retryLocks?: boolean; accept?: (r: RunResult) => boolean } = {},
+    opts: { timeoutMs?: number; retryLocks?: boolean; accept?: (r: RunResult) => boolean; urgent?: boolean } = {},
   ): Promise<RunResult> {
     const attempts = opts.retryLocks === false ? 1 : this.retry.attempts;
     for (let attempt = 1; ; attempt++) {
-      const r = await this.runOnce(argv, opts.timeoutMs ?? this.timeoutMs);
+      const r = await this.runOnce(argv, opts.timeoutMs ?? this.timeoutMs, opts.urgent);
       const err = classifyResult(r, argv);
       if (!err || opts.accept?.(r)) return r;
       if (err.kind === 'locked' && attempt < attempts) {
@@ -476,14 +476,19 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   // -------------------------------------------------------------------------
   // details
 
-  /** showvminfo without the per-VM lock (callers hold it). Deduplicates concurrent reads. */
-  private readVm(uuid: string): Promise<VmInfo> {
+  /**
+   * showvminfo without the per-VM lock (callers hold it). Deduplicates
+   * concurrent reads. `urgent`: the read that finishes a change already made
+   * (after startvm…) goes ahead of queued reads, so a change returns as soon
+   * as its own command is done rather than behind other clients' reads.
+   */
+  private readVm(uuid: string, urgent = false): Promise<VmInfo> {
     const inflight = this.reading.get(uuid);
     if (inflight) return inflight;
     const p = (async () => {
       const genAtStart = this.gen;
       try {
-        const r = await this.exec(['showvminfo', uuid, '--machinereadable']);
+        const r = await this.exec(['showvminfo', uuid, '--machinereadable'], { urgent });
         const info = parseShowVmInfo(r.stdout);
         if (info.uuid !== uuid) throw new VBoxError('failed', `showvminfo ${uuid} answered for ${info.uuid}`);
         const snap = this.snap;
@@ -562,7 +567,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
         this.changed(uuid);
         const err = e as VBoxError;
         // report what VirtualBox did anyway (an error may come after a partial change)
-        const after = await this.readVm(uuid).then((i) => i.state as string, () => 'unknown');
+        const after = await this.readVm(uuid, true).then((i) => i.state as string, () => 'unknown');
         this.log.info(`${op} failed`, { who, op, uuid, name: before.name, before: before.state, after, error: err.message, kind: err.kind, code: err.vboxCode });
         throw e;
       }
@@ -572,7 +577,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
       if (!after) {
         this.changed(uuid);
         try {
-          after = await this.readVm(uuid);
+          after = await this.readVm(uuid, true);
         } catch (e) {
           if (!(e instanceof VBoxError && e.kind === 'not-found')) throw e;
         }
@@ -589,7 +594,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     while (TRANSIENT.has(info.state) && Date.now() < until) {
       await sleep(this.pollIntervalMs);
       this.details.delete(uuid);
-      info = await this.readVm(uuid);
+      info = await this.readVm(uuid, true);
     }
     return info;
   }
@@ -615,20 +620,20 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
         if (e instanceof VBoxError && e.kind === 'locked') {
           // someone else may have started it meanwhile
           this.details.delete(uuid);
-          const now = await this.readVm(uuid);
+          const now = await this.readVm(uuid, true);
           if (LISTED_AS_RUNNING.has(now.state)) throw new VBoxError('invalid-state', `VM ${now.name} is already ${now.state}`, e.vboxCode);
         }
         throw e;
       }
       this.changed(uuid); // the lists are stale too; the read below is the one "after" read
-      let info = await this.settle(uuid, await this.readVm(uuid), this.startSettleMs);
+      let info = await this.settle(uuid, await this.readVm(uuid, true), this.startSettleMs);
       if (info.state !== 'running' && info.state !== 'paused') {
         throw new VBoxError('failed', `startvm returned but VirtualBox reports the VM ${info.state}`);
       }
       if (opts.paused && info.state === 'running') {
         await this.exec(['controlvm', uuid, 'pause']);
         this.details.delete(uuid);
-        info = await this.readVm(uuid);
+        info = await this.readVm(uuid, true);
       }
     }, { readsAfter: true });
   }
