@@ -41,6 +41,7 @@ import { defaultMachineFolder, need, storageOpsOf, type StorageOps } from './bac
 import { imageInfo } from './images.js';
 import { findNetwork, listNetworks, networkTarget, networkXml, type NetDef } from './networks.js';
 import { PendingStore, canModify, isRunningLike, mergeChanges } from './pending.js';
+import { samePath } from '../xml/paths.js';
 import { PoolRegistry, poolStats, poolXml, type PoolDef } from './pools.js';
 import {
   VBOX_FORMAT, createRawFile, findVolume, listVolumes, parseVolumeXml, volumeFileName, volumeInfo, volumeXml, type VolRef,
@@ -524,7 +525,7 @@ export class StorageService {
     const placed = placeDisks(vm);
     const p = placed.find((x) => x.target === pathOrTarget)
       ?? placed.find((x) => x.attachment.medium === pathOrTarget)
-      ?? placed.find((x) => x.attachment.medium !== 'emptydrive' && path.resolve(x.attachment.medium) === path.resolve(pathOrTarget));
+      ?? placed.find((x) => x.attachment.medium !== 'emptydrive' && samePath(path.resolve(x.attachment.medium), path.resolve(pathOrTarget)));
     if (!p) throw LibvirtError.invalidArg(`invalid path ${pathOrTarget} not assigned to domain`, 20);
     if (p.attachment.medium === 'emptydrive') throw LibvirtError.operationInvalid(`disk '${p.target}' does not have source`, 20);
     const file = p.attachment.medium;
@@ -594,7 +595,7 @@ export class StorageService {
     const op = this.opCtx(ctx);
     if (this.ops.listHdds) {
       const hdds = await this.ops.listHdds().catch(() => []);
-      const m = hdds.find((h) => path.resolve(h.path) === vol.key);
+      const m = hdds.find((h) => samePath(path.resolve(h.path), vol.key));
       if (m) {
         if (m.inUseBy && m.inUseBy.length) {
           // Never deleted while attached; name only the VMs this connection may see.
@@ -625,7 +626,7 @@ export class StorageService {
     if (!pool || !pool.active) throw LibvirtError.noStorageVol(`no storage vol with matching path '${p}'`);
     const st = await fs.stat(abs).catch(() => undefined);
     if (!st || !st.isFile()) throw LibvirtError.noStorageVol(`no storage vol with matching path '${p}'`);
-    return { pool: pool.name, name: path.basename(abs), key: abs };
+    return { pool: pool.name, name: path.basename(abs), key: path.join(pool.path, path.basename(abs)) };
   }
 }
 

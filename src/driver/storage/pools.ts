@@ -16,12 +16,17 @@ import { LibvirtError } from '../../rpc/errors.js';
 import { XmlWriter } from '../xml/writer.js';
 import { attr, child, parseXmlRoot, textOf } from '../xml/dom.js';
 import { configUnsupported, noStoragePool, storageOperationInvalid, xmlError } from '../xml/errors.js';
+import { NEEDS_ALIAS_RE, presentPath, realPath, registerPathAlias, unregisterPathAlias } from '../xml/paths.js';
+import { defaultStateDir } from '../../auth/state.js';
 
 export interface PoolDef {
   name: string;
   uuid: string;
   type: 'dir';
+  /** The path clients see: one word (the alias folder when realPath has whitespace). */
   path: string;
+  /** The folder on the host (what pools.json keeps). */
+  realPath: string;
   autostart: boolean;
   active: boolean;
   /** Built-in pools (default machine folder, operator pools) cannot be undefined. */
@@ -63,8 +68,10 @@ export interface PoolRegistryOptions {
 export class PoolRegistry {
   private readonly pools = new Map<string, PoolDef>();
   private readonly stateFile?: string;
+  private readonly aliasRoot: string;
 
   constructor(opts: PoolRegistryOptions = {}) {
+    this.aliasRoot = path.join(opts.stateDir ? path.resolve(opts.stateDir) : defaultStateDir(), 'pools');
     if (opts.defaultFolder) this.addBuiltin('default', opts.defaultFolder);
     for (const p of opts.pools ?? []) this.addBuiltin(p.name, p.path);
     if (opts.stateDir) {
@@ -76,7 +83,35 @@ export class PoolRegistry {
   private addBuiltin(name: string, p: string): void {
     if (!POOL_NAME_RE.test(name)) throw new Error(`invalid pool name '${name}'`);
     const abs = path.resolve(p);
-    this.pools.set(name, { name, uuid: poolUuid(name, abs), type: 'dir', path: abs, autostart: true, active: true, builtin: true });
+    const shown = this.presented(name, abs, true);
+    this.pools.set(name, { name, uuid: poolUuid(name, abs), type: 'dir', path: shown, realPath: abs, autostart: true, active: true, builtin: true });
+  }
+
+  /**
+   * The path a pool is shown under. A folder with whitespace gets an alias:
+   * the symlink `<stateDir>/pools/<name>` → folder (re-pointed if it pointed
+   * elsewhere). Built-in folders are created first (VirtualBox would create
+   * its machine folder anyway) so the alias never dangles. If the alias
+   * cannot be made (or its own path has whitespace) the real path is shown.
+   */
+  private presented(name: string, real: string, create: boolean): string {
+    if (!NEEDS_ALIAS_RE.test(real)) return real;
+    const alias = path.join(this.aliasRoot, name);
+    if (NEEDS_ALIAS_RE.test(alias)) return real;
+    try {
+      if (create) fsSync.mkdirSync(real, { recursive: true });
+      fsSync.mkdirSync(this.aliasRoot, { recursive: true, mode: 0o700 });
+      let current: string | undefined;
+      try { current = fsSync.readlinkSync(alias); } catch { current = undefined; }
+      if (current !== real) {
+        fsSync.rmSync(alias, { force: true });
+        fsSync.symlinkSync(real, alias, 'dir');
+      }
+    } catch {
+      return real;
+    }
+    registerPathAlias(real, alias);
+    return alias;
   }
 
   private load(): void {
@@ -86,7 +121,8 @@ export class PoolRegistry {
       for (const p of saved) {
         if (!this.pools.has(p.name) && POOL_NAME_RE.test(p.name) && typeof p.path === 'string') {
           // a pool is active after a restart only if it is autostarted (libvirt semantics)
-          this.pools.set(p.name, { ...p, type: 'dir', builtin: false, active: p.autostart === true });
+          const real = path.resolve(p.path);
+          this.pools.set(p.name, { ...p, type: 'dir', path: this.presented(p.name, real, false), realPath: real, builtin: false, active: p.autostart === true });
         }
       }
     } catch {
@@ -96,7 +132,7 @@ export class PoolRegistry {
 
   private async save(): Promise<void> {
     if (!this.stateFile) return;
-    const defs = [...this.pools.values()].filter((p) => !p.builtin);
+    const defs = [...this.pools.values()].filter((p) => !p.builtin).map(({ realPath: real, ...p }) => ({ ...p, path: real }));
     await fs.mkdir(path.dirname(this.stateFile), { recursive: true });
     const tmp = `${this.stateFile}.${process.pid}.tmp`;
     await fs.writeFile(tmp, JSON.stringify(defs, null, 2));
@@ -121,26 +157,28 @@ export class PoolRegistry {
 
   /** The pool whose folder directly holds `file` (volumes are the files of a pool folder). */
   forFile(file: string): PoolDef | undefined {
-    const dir = path.dirname(path.resolve(file));
-    return [...this.pools.values()].find((p) => p.path === dir);
+    const dir = realPath(path.dirname(path.resolve(file)));
+    return [...this.pools.values()].find((p) => p.realPath === dir);
   }
 
   async define(xml: string): Promise<PoolDef> {
     const parsed = parsePoolXml(xml);
+    parsed.path = realPath(parsed.path); // a presented (alias) path names the real folder
     const existing = this.pools.get(parsed.name);
     if (existing) {
-      if (existing.builtin || existing.path !== parsed.path || (parsed.uuid && parsed.uuid !== existing.uuid)) {
+      if (existing.builtin || existing.realPath !== parsed.path || (parsed.uuid && parsed.uuid !== existing.uuid)) {
         throw LibvirtError.operationFailed(`pool '${parsed.name}' already exists with uuid ${existing.uuid}`, 18);
       }
       return existing; // re-defining the same pool is a no-op, as in libvirt
     }
-    const clash = [...this.pools.values()].find((p) => p.path === parsed.path);
+    const clash = [...this.pools.values()].find((p) => p.realPath === parsed.path);
     if (clash) throw LibvirtError.operationFailed(`Storage source conflict with pool: '${clash.name}'`, 18);
     const def: PoolDef = {
       name: parsed.name,
       uuid: parsed.uuid ?? poolUuid(parsed.name, parsed.path),
       type: 'dir',
-      path: parsed.path,
+      path: this.presented(parsed.name, parsed.path, false),
+      realPath: parsed.path,
       autostart: false,
       active: false,
       builtin: false,
@@ -153,8 +191,8 @@ export class PoolRegistry {
   /** STORAGE_POOL_BUILD: create the folder (mode 0755) if needed. */
   async build(p: PoolDef): Promise<void> {
     if (p.active) throw storageOperationInvalid(`storage pool '${p.name}' is already active`);
-    await fs.mkdir(p.path, { recursive: true, mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
-      throw LibvirtError.report(38, 18, `cannot create path '${p.path}': ${e.message}`);
+    await fs.mkdir(p.realPath, { recursive: true, mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+      throw LibvirtError.report(38, 18, `cannot create path '${presentPath(p.realPath)}': ${e.message}`);
     });
   }
 
@@ -179,6 +217,10 @@ export class PoolRegistry {
     if (p.builtin) throw storageOperationInvalid(`pool '${p.name}' is built in (configured in vboxvirt) and cannot be undefined`);
     if (p.active) throw storageOperationInvalid(`storage pool '${p.name}' is still active`);
     this.pools.delete(p.name);
+    if (p.path !== p.realPath) {
+      unregisterPathAlias(p.realPath);
+      await fs.rm(p.path, { force: true }).catch(() => undefined);
+    }
     await this.save();
   }
 

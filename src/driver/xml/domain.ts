@@ -7,6 +7,7 @@
  * /domain/os/type/@arch, MACs in colon notation, single-token source names,
  * no XML declaration). The mapping is documented in docs/xml.md.
  */
+import { presentPath } from './paths.js';
 import type { VmChanges, VmInfo } from '../../vbox/types.js';
 import { overlayPending } from '../storage/pending.js';
 import { XmlWriter } from './writer.js';
@@ -102,7 +103,7 @@ export function domainXml(vmIn: VmInfo, opts: DomainXmlOptions): string {
   for (const p of placed) {
     const a = p.attachment;
     w.open('disk', { type: 'file', device: device[a.kind] ?? 'disk' });
-    if (a.medium !== 'emptydrive') w.empty('source', { file: a.medium });
+    if (a.medium !== 'emptydrive') w.empty('source', { file: presentPath(a.medium) });
     w.empty('target', { dev: p.target, bus: p.bus.bus });
     if (a.kind === 'dvd') w.empty('readonly');
     const addr = p.bus.controllerType && driveAddress(p.bus.bus, p.controllerOrdinal, a.port, a.device);

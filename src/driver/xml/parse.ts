@@ -9,6 +9,7 @@
  * Fixed point: domainXml(vm) → parseDomainXml → changesForExisting(vm) = {}.
  * What is honoured, ignored or refused is listed in docs/xml.md.
  */
+import { samePath } from './paths.js';
 import type { CreateVmSpec, NicAttachment, NicInfo, VmChanges, VmInfo } from '../../vbox/types.js';
 import { attr, child, children, parseXmlRoot, rawTextOf, scaledToBytes, textOf, type El } from './dom.js';
 import { configUnsupported, noNetwork, xmlError, xmlSyntaxError, type XmlKind } from './errors.js';
@@ -476,7 +477,7 @@ export function changesForExisting(vm: VmInfo, def: DomainDef, ctx: DefineContex
     const p = have.get(d.target);
     if (!p) throw configUnsupported(`adding disk '${d.target}' with define; use attach-disk (or attach-device)`);
     const file = p.attachment.medium === 'emptydrive' ? undefined : p.attachment.medium;
-    if (kindOf[p.attachment.kind] !== d.device || file !== d.file) {
+    if (kindOf[p.attachment.kind] !== d.device || (file === undefined || d.file === undefined ? file !== d.file : !samePath(file, d.file))) {
       throw configUnsupported(`changing disk '${d.target}' with define; use attach-disk/detach-disk (or change-media)`);
     }
     have.delete(d.target);
