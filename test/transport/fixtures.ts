@@ -235,3 +235,25 @@ export async function startServe(
     throw e;
   }
 }
+
+/**
+ * For a `describe` of refusals: a beforeAll records the daemon's accepted
+ * count and the length of the simulator's invocation log; `assertNothingReached()`
+ * then checks the daemon accepted nothing since, no VirtualBox change ran and
+ * the VM `test` is still running.
+ */
+export function refusalBaseline(sink: () => DaemonSink): { assertNothingReached(): Promise<void> } {
+  let accepted = 0;
+  let logLen = 0;
+  beforeAll(async () => {
+    accepted = sink().daemon.acceptedCount;
+    logLen = (await sink().invocations()).length;
+  });
+  return {
+    async assertNothingReached() {
+      expect(sink().daemon.acceptedCount).toBe(accepted);
+      expect((await sink().invocations()).slice(logLen).filter((a) => MUTATING.has(a[0]!))).toEqual([]);
+      expect(await sink().sim.state('test')).toBe('running');
+    },
+  };
+}
