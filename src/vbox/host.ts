@@ -34,7 +34,7 @@ import {
   type ListEntry,
   type RunResult,
 } from './parse.js';
-import type { Runner } from './runner.js';
+import { kernelArch, type Runner } from './runner.js';
 import { Semaphore } from './semaphore.js';
 import {
   VBoxError,
@@ -723,9 +723,10 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
 
   /**
    * `--version` plus `list hostinfo` (CPU count/speed/model, memory). Fields
-   * hostinfo does not give (hostname, arch) and anything it fails to give
-   * come from this machine's `os` module (for an SSH backend the hostname is
-   * the SSH host). Cached for 60 s.
+   * hostinfo does not give (hostname, arch) come from the runner when VirtualBox
+   * runs on another machine (SSH: `uname -nm` there, falling back to the SSH
+   * host name), else from this machine's `os` module, as does anything
+   * hostinfo fails to give. Cached for 60 s.
    */
   async hostInfo(): Promise<HostInfo> {
     this.checkOpen();
@@ -739,10 +740,12 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
       this.log.debug('list hostinfo failed; using local facts', { error: (e as Error).message });
     }
     const cpus = os.cpus();
-    const arch = ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l' } as Record<string, string>)[process.arch] ?? process.arch;
+    // A remote VirtualBox host (SSH) names itself; else this machine's facts.
+    const remote = this.runner.hostFacts ? await this.runner.hostFacts() : {};
+    const arch = remote.arch ?? kernelArch(process.arch);
     const info: HostInfo = {
       vboxVersion: version.full,
-      hostname: this.hostname ?? os.hostname(),
+      hostname: remote.hostname ?? this.hostname ?? os.hostname(),
       arch,
       cpuCount: facts.cpuCount && facts.cpuCount > 0 ? facts.cpuCount : cpus.length || 1,
       cpuMhz: facts.cpuMhz && facts.cpuMhz > 0 ? facts.cpuMhz : cpus[0]?.speed ?? 0,

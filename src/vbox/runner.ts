@@ -41,10 +41,31 @@ export interface RunnerIdentity {
   where: string;
 }
 
+/** Facts about the machine VirtualBox runs on that VBoxManage does not print. */
+export interface HostFacts {
+  hostname?: string;
+  /** Kernel-style architecture name (`x86_64`, `aarch64`). */
+  arch?: string;
+}
+
 export interface Runner {
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
   describe?(): RunnerIdentity;
+  /** The VirtualBox machine's own hostname and architecture, when it is not this machine. */
+  hostFacts?(): Promise<HostFacts>;
+}
+
+/** Architecture names from `uname -m`, Node's `process.arch` or Windows' PROCESSOR_ARCHITECTURE, as a kernel name. */
+export function kernelArch(name: string): string {
+  const n = name.trim();
+  const map: Record<string, string> = {
+    x64: 'x86_64', amd64: 'x86_64', x86_64: 'x86_64',
+    arm64: 'aarch64', aarch64: 'aarch64',
+    ia32: 'i686', x86: 'i686', i386: 'i686', i686: 'i686',
+    arm: 'armv7l', armv7l: 'armv7l',
+  };
+  return map[n.toLowerCase()] ?? n;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;

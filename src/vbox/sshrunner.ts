@@ -19,7 +19,7 @@ import { createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
-import { normalizeResult, checkArgv, currentUser, DEFAULT_TIMEOUT_MS, type RunOptions, type Runner, type RunnerIdentity } from './runner.js';
+import { normalizeResult, checkArgv, currentUser, kernelArch, DEFAULT_TIMEOUT_MS, type HostFacts, type RunOptions, type Runner, type RunnerIdentity } from './runner.js';
 import type { RunResult } from './parse.js';
 import { quoteArgv, type ShellDialect } from './quote.js';
 import { Semaphore } from './semaphore.js';
@@ -205,6 +205,27 @@ export class SshRunner implements Runner {
     const env = ['env', 'LC_ALL=C.UTF-8', 'LANG=C.UTF-8'];
     if (this.opts.remoteVBoxUserHome) env.push(`VBOX_USER_HOME=${this.opts.remoteVBoxUserHome}`);
     return quoteArgv(['sh', '-c', POSIX_WATCHDOG, 'vboxvirt', ...env, this.program, ...argv], 'posix');
+  }
+
+  /**
+   * The remote machine's hostname and architecture (`uname -nm`; on Windows
+   * `hostname` and PROCESSOR_ARCHITECTURE), read once over the same connection.
+   * The command lines are constants: no client data reaches the remote shell.
+   */
+  async hostFacts(): Promise<HostFacts> {
+    const line = this.dialect === 'cmd' ? 'hostname & echo %PROCESSOR_ARCHITECTURE%' : 'uname -nm';
+    await this.channels.acquire();
+    try {
+      const r = await this.runOnce(line, ['uname'], this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      if (r.exitCode !== 0) return {};
+      const words = r.stdout.replace(/\r/g, '').split(/\s+/).filter(Boolean);
+      if (words.length < 2) return {};
+      return { hostname: words[0], arch: kernelArch(words[words.length - 1]!) };
+    } catch {
+      return {};
+    } finally {
+      this.channels.release();
+    }
   }
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -99,7 +99,13 @@ test('an unknown host key is refused; --accept-new-host-key records it; then vir
     expect(await virshOk(['start', 'remote-vm'], { uri: tofu.uri! })).toContain("Domain 'remote-vm' started");
     expect((await virshOk(['domstate', 'remote-vm'], { uri: tofu.uri! })).trim()).toBe('running');
     expect(await virshOk(['destroy', 'remote-vm'], { uri: tofu.uri! })).toContain('destroyed');
-    expect((await virshOk(['hostname'], { uri: tofu.uri! })).trim()).toBe('127.0.0.1');
+    // The VirtualBox machine names itself (`uname -n` over the SSH connection), as
+    // a remote libvirtd would; here the far side of sshd is this machine.
+    const far = (await run('uname', ['-n'])).stdout.trim();
+    expect((await virshOk(['hostname'], { uri: tofu.uri! })).trim()).toBe(far);
+    // nodeinfo's CPU model is the far side's architecture as a kernel name.
+    const arch = (await run('uname', ['-m'])).stdout.trim();
+    expect(await virshOk(['nodeinfo'], { uri: tofu.uri! })).toMatch(new RegExp(`^CPU model:\\s+${arch}$`, 'm'));
   } finally {
     expect(await stop(tofu.child, tofu.exited)).toBe(0);
   }
