@@ -31,6 +31,10 @@ beforeAll(async () => {
   sim = await createSimHost();
   await sim.createVm('a1', { memoryMb: 512, cpus: 1 });
   await sim.vbox(['storagectl', 'a1', '--name', 'SATA', '--add', 'sata', '--controller', 'IntelAhci']);
+  // a disk VirtualBox holds by its real path (with the space) before the daemon starts
+  fs.mkdirSync(realFolder);
+  fs.writeFileSync(path.join(realFolder, 'r0.img'), Buffer.alloc(4096));
+  await sim.vbox(['storageattach', 'a1', '--storagectl', 'SATA', '--port', '2', '--device', '0', '--type', 'hdd', '--medium', path.join(realFolder, 'r0.img')]);
   daemon = new Daemon({ host: createVBoxSimHost({ home: sim.home, cacheTtlMs: 0 }), keepalive: false, storage: { defaultFolder: realFolder, stateDir } });
   listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
   uri = `qemu+tcp://127.0.0.1:${listener.port}/system`;
@@ -46,6 +50,12 @@ afterAll(async () => {
 
 describe('a pool folder with a space is presented through a one-word alias', () => {
   let shown: string;
+  test('dumpxml as the first call of a fresh daemon already shows the disk under the alias', async () => {
+    const xml = await virshOk(['dumpxml', 'a1'], { uri });
+    expect(await xpath(xml, "string(/domain/devices/disk/source/@file)")).toBe(path.join(stateDir, 'pools', 'default', 'r0.img'));
+    expect(xml).not.toContain('VirtualBox VMs');
+  });
+
   test('pool-dumpxml: target path is the alias symlink <state-dir>/pools/default → the real folder; validates', async () => {
     const xml = await virshOk(['pool-dumpxml', 'default'], { uri });
     await expectValid(xml, 'storagepool');
@@ -62,7 +72,7 @@ describe('a pool folder with a space is presented through a one-word alias', () 
     expect(volPath).toBe(path.join(shown, 'd1.img'));
     expect(fs.statSync(path.join(realFolder, 'd1.img')).size).toBe(1048576);
     const list = (await virshOk(['vol-list', 'default'], { uri })).trim().split('\n').slice(2).map((l) => l.trim().split(/\s+/));
-    expect(list).toEqual([['d1.img', volPath]]);
+    expect(list).toEqual([['d1.img', volPath], ['r0.img', path.join(shown, 'r0.img')]]);
     const key = await xpath(await virshOk(['vol-dumpxml', 'd1.img', '--pool', 'default'], { uri }), 'string(/volume/key)');
     expect(key).toBe(volPath);
     // lookups by either form of the path find the volume, shown under the alias

@@ -836,6 +836,14 @@ export function storageHandlers(deps: StorageDeps, table: HandlerTable = new Han
     .on(Proc.NETWORK_GET_AUTOSTART, async (a) => { findNetwork(await svc.networks(), a.net.name); return { autostart: 1 }; })
     .on(Proc.NETWORK_IS_ACTIVE, async (a) => { findNetwork(await svc.networks(), a.net.name); return { active: 1 }; })
     .on(Proc.NETWORK_IS_PERSISTENT, async (a) => { findNetwork(await svc.networks(), a.net.name); return { persistent: 1 }; });
+  // Domain XML shows disk paths under pool aliases (xml/paths.ts) and define/attach
+  // compare paths through them: the pool registry (which registers the aliases)
+  // is loaded before any of these runs, whatever the client called first.
+  for (const proc of [Proc.DOMAIN_GET_XML_DESC, Proc.DOMAIN_DEFINE_XML, Proc.DOMAIN_DEFINE_XML_FLAGS, Proc.DOMAIN_ATTACH_DEVICE,
+    Proc.DOMAIN_ATTACH_DEVICE_FLAGS, Proc.DOMAIN_DETACH_DEVICE_FLAGS, Proc.DOMAIN_UPDATE_DEVICE_FLAGS, Proc.DOMAIN_GET_BLOCK_INFO]) {
+    const inner = table.get(proc);
+    if (inner) table.set(proc, async (args, ctx) => { await pools().catch(() => undefined); return inner(args, ctx); });
+  }
   return table;
 }
 
