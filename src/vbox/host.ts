@@ -70,7 +70,12 @@ export interface LockRetryOptions {
 export interface VBoxManageHostOptions {
   runner: Runner;
   logger?: Logger;
-  /** Max age of the host snapshot (list vms + runningvms). Default 1500 ms. */
+  /**
+   * Max age of the host snapshot (list vms + runningvms). Default 5000 ms: long
+   * enough that MAAS's poll of 100 VMs (5 virsh at a time, ~2-4 s) is served by
+   * one snapshot (2 VBoxManage runs); our own changes invalidate it at once, so
+   * only changes made outside vboxvirt can take this long to show.
+   */
   cacheTtlMs?: number;
   /** Max age of cached showvminfo details. Default 30 s (transient states: cacheTtlMs). */
   detailsMaxAgeMs?: number;
@@ -271,7 +276,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   constructor(opts: VBoxManageHostOptions) {
     this.runner = opts.runner;
     this.log = opts.logger ?? nullLogger();
-    this.cacheTtlMs = opts.cacheTtlMs ?? 1500;
+    this.cacheTtlMs = opts.cacheTtlMs ?? 5000;
     this.detailsMaxAgeMs = opts.detailsMaxAgeMs ?? 30_000;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.longTimeoutMs = opts.longTimeoutMs ?? Math.max(300_000, this.timeoutMs);
