@@ -305,7 +305,10 @@ describe('SshRunner against a real sshd', () => {
     hosts.push(host);
     expect((await host.listVms()).length).toBeGreaterThan(0);
     const info = await host.hostInfo();
-    expect(info.hostname).toBe('127.0.0.1');
+    // The far side of sshd names itself (`uname -nm` there), not the URL's host.
+    const [farName, farArch] = execFileSync('uname', ['-nm'], { encoding: 'utf8' }).trim().split(/\s+/);
+    expect(info.hostname).toBe(farName);
+    expect(info.arch).toBe(farArch === 'arm64' ? 'aarch64' : farArch);
     expect(info.vboxVersion).toMatch(/^7\./);
   });
 });
