@@ -34,20 +34,9 @@ import xml.etree.ElementTree as ET
 
 import pexpect
 
-PROMPT = r"virsh \#"
-PROMPTS = [
-    r"(?i)are you sure you want to continue connecting",
-    r"(?i)(?:password)|(?:passphrase for key)",
-    PROMPT,
-    r"(?i)permission denied, please try again",
-    r"(?i)connection closed by remote host",
-    pexpect.TIMEOUT,
-    pexpect.EOF,
-]
-VM_STATE_TO_POWER_STATE = {
-    "shut off": "off", "running": "on", "no state": "off", "idle": "off", "paused": "off",
-    "in shutdown": "on", "crashed": "off", "pmsuspended": "off",
-}
+# MAAS's prompt list and state map: one copy, in the power-driver replay beside this file.
+from maas_virsh import PROMPT, PROMPTS, STATES as VM_STATE_TO_POWER_STATE, VirshError, env as maas_env  # noqa: E402
+
 # kernel_to_debian_architecture (provisioningserver.utils) — a KeyError for anything else
 KERNEL_TO_DEBIAN = {
     "i686": "i386/generic", "x86_64": "amd64/generic", "aarch64": "arm64/generic",
@@ -111,19 +100,12 @@ DOM_TEMPLATE_AMD64 = """\
 """
 
 
-class VirshError(Exception):
-    pass
 
 
 class PodInvalidResources(Exception):
     pass
 
 
-def maas_env():
-    e = dict(os.environ)
-    e.pop("TERM", None)
-    e["LC_ALL"] = e["LANG"] = e["LANGUAGE"] = "C.UTF-8"
-    return e
 
 
 def xml_from_str(text):
