@@ -266,6 +266,14 @@ export class VBoxDriver {
   readonly log: Logger;
   private readonly ids = new IdTable();
   private readonly lastAction = new Map<string, LastAction>();
+  /**
+   * VMs that left `list runningvms` while we knew them active, with only the
+   * list to say so: VirtualBox may still be stopping or saving (states that
+   * `list runningvms` omits). They keep their id until GetState/IsActive read
+   * their details once and find them settled: one showvminfo per transition,
+   * never per poll.
+   */
+  private readonly unsettled = new Set<string>();
   /** The presented view of the latest host snapshot (see snapshotAll). */
   private view: PresentedView | undefined;
   private viewBuilds = 0;
@@ -477,7 +485,7 @@ export class VBoxDriver {
   async getState(dom: DomainRef, flags = 0, s?: Session): Promise<{ state: number; reason: number }> {
     checkFlags(flags, 0, 'vboxDomainGetState');
     const r = await this.resolve(dom, s);
-    const m = this.summaryState(r.summary);
+    const m = await this.snapshotState(r.summary);
     return { state: m.state, reason: m.reason };
   }
 
@@ -496,8 +504,8 @@ export class VBoxDriver {
 
   async isActive(dom: DomainRef, s?: Session): Promise<boolean> {
     const r = await this.resolve(dom, s);
-    // active = in `list runningvms`: the snapshot knows it exactly
-    return this.summaryState(r.summary).active;
+    // active = in `list runningvms`, except a VM that just left it (see `unsettled`)
+    return (await this.snapshotState(r.summary)).active;
   }
 
   async isPersistent(dom: DomainRef, s?: Session): Promise<boolean> {
@@ -778,10 +786,19 @@ export class VBoxDriver {
       return prev;
     }
     const vms = all.filter((v) => v.accessible);
-    for (const v of vms) this.observe(v.uuid, isActiveState(v.state));
+    for (const v of vms) {
+      const active = isActiveState(v.state);
+      if (!active && !v.stateFromDetails && this.ids.idOf(v.uuid) !== undefined) {
+        this.unsettled.add(v.uuid);
+        continue;
+      }
+      this.unsettled.delete(v.uuid);
+      this.observe(v.uuid, active);
+    }
     const view = buildView(all, vms, presentNames(vms));
     this.ids.retain(new Set(view.byUuid.keys()));
     for (const uuid of [...this.lastAction.keys()]) if (!view.byUuid.has(uuid)) this.lastAction.delete(uuid);
+    for (const uuid of [...this.unsettled]) if (!view.byUuid.has(uuid)) this.unsettled.delete(uuid);
     this.view = view;
     this.viewBuilds++;
     return view;
@@ -856,6 +873,13 @@ export class VBoxDriver {
    * saved outside vboxvirt reads running / shut off until its details are
    * next read (docs/states.md).
    */
+  private async snapshotState(summary: VmSummary): Promise<MappedState> {
+    if (!this.unsettled.has(summary.uuid)) return this.summaryState(summary);
+    const m = await this.mappedState(summary);
+    if (!m.active) this.unsettled.delete(summary.uuid);
+    return m;
+  }
+
   private summaryState(summary: VmSummary): MappedState {
     const last = this.lastAction.get(summary.uuid);
     if (summary.stateFromDetails) return mapState(summary.state, last);
