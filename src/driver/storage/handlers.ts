@@ -23,7 +23,7 @@ import {
 } from '../../../protocol/index.js';
 import type { Logger } from '../../log.js';
 import { describeIdentity } from '../../transport/types.js';
-import type { OpContext, VBoxHost, VmInfo } from '../../vbox/types.js';
+import type { OpContext, VBoxHost, VmChanges, VmInfo } from '../../vbox/types.js';
 import { VBoxError } from '../../vbox/types.js';
 import { uuidFromBytes, uuidToBytes } from '../names.js';
 import type { Session } from '../driver.js';
@@ -375,14 +375,7 @@ export class StorageService {
       base.interfaces = base.interfaces.filter((x) => x !== matches[0]);
       const changes = changesForExisting(vm, base, await this.defineContext(base, dom.name));
       if (!changes.nics?.length) return;
-      if (!canModify(vm)) { await this.pending.add(dom.uuid, { nics: changes.nics }); return; }
-      try {
-        await host.modifyVm(dom.uuid, { nics: changes.nics }, op);
-      } catch (e) {
-        throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`);
-      } finally {
-        host.invalidate(dom.uuid);
-      }
+      await this.applyNicChanges(dom, canModify(vm), changes.nics, op);
       return;
     }
     if (!canModify(vm)) throw LibvirtError.operationInvalid(`detaching disks from a ${vm.state} VirtualBox VM is not supported; power it off first`, 25);
@@ -450,18 +443,24 @@ export class StorageService {
       base.interfaces.push(dev.iface);
       const changes = changesForExisting(vm, base, await this.defineContext(base, dom.name));
       if (!changes.nics?.length) return;
-      if (!mutable) { await this.pending.add(dom.uuid, { nics: changes.nics }); return; }
-      try {
-        await host.modifyVm(dom.uuid, { nics: changes.nics }, op);
-      } catch (e) {
-        throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`);
-      } finally {
-        host.invalidate(dom.uuid);
-      }
+      await this.applyNicChanges(dom, mutable, changes.nics, op);
       return;
     }
     if (!mutable) throw LibvirtError.operationInvalid(`attaching disks to a ${vm.state} VirtualBox VM is not supported; power it off (or discard its saved state) first`, 25);
     await this.attachDisk(dom, vm, dev.disk, op);
+  }
+
+  /** NIC changes of attach/detach-interface: kept pending while VirtualBox refuses them, else one modifyvm. */
+  private async applyNicChanges(dom: DomainRefLike, mutable: boolean, nics: NonNullable<VmChanges['nics']>, op: OpContext): Promise<void> {
+    if (!mutable) { await this.pending.add(dom.uuid, { nics }); return; }
+    const { host } = this.deps;
+    try {
+      await host.modifyVm(dom.uuid, { nics }, op);
+    } catch (e) {
+      throw vboxToLibvirt(e, `no domain with matching uuid '${dom.uuid}'`);
+    } finally {
+      host.invalidate(dom.uuid);
+    }
   }
 
   private async attachDisk(dom: DomainRefLike, vm: VmInfo, d: DomainDisk, op: OpContext): Promise<void> {
