@@ -388,6 +388,16 @@ export class VBoxDriver {
     return this.ref(vm.uuid, v.names);
   }
 
+  /**
+   * `lookupByName` without a promise when the presented view is current (the
+   * hot path of `virsh domstate`); undefined: use `lookupByName`.
+   */
+  lookupByNameNow(name: string, s?: Session): DomainRef | undefined {
+    const v = this.viewNow(s);
+    const vm = v && (v.byName.get(name) ?? v.byRawName.get(name));
+    return vm && this.ref(vm.uuid, v.names);
+  }
+
   async lookupByUuid(uuid: string, s?: Session): Promise<DomainRef> {
     const u = normalizeUuid(uuid) ?? uuid;
     const v = await this.snapshot(s);
@@ -486,6 +496,19 @@ export class VBoxDriver {
     checkFlags(flags, 0, 'vboxDomainGetState');
     const r = await this.resolve(dom, s);
     const m = await this.snapshotState(r.summary);
+    return { state: m.state, reason: m.reason };
+  }
+
+  /**
+   * `getState` without a promise when the presented view is current and the
+   * VM's state needs no read; undefined: use `getState`.
+   */
+  getStateNow(dom: DomainRef, flags = 0, s?: Session): { state: number; reason: number } | undefined {
+    checkFlags(flags, 0, 'vboxDomainGetState');
+    const v = this.viewNow(s);
+    const summary = v?.byUuid.get(dom.uuid);
+    if (!summary || this.unsettled.has(summary.uuid)) return undefined;
+    const m = this.summaryState(summary);
     return { state: m.state, reason: m.reason };
   }
 
@@ -766,6 +789,16 @@ export class VBoxDriver {
     return buildView(all.src, vms, all.names);
   }
 
+  /** The memoised presented view when it is current and the session sees every VM (no await needed). */
+  private viewNow(s?: Session): PresentedView | undefined {
+    const access = s?.access;
+    if (access && !access.seesAll) return undefined;
+    const v = this.view;
+    if (!v || this.closed) return undefined;
+    const all = this.host.peekVms?.();
+    return all !== undefined && all === v.src ? v : undefined;
+  }
+
   /**
    * The presented view of every accessible VM, memoised per host snapshot:
    * rebuilt (observe/ids/lastAction upkeep, names, maps) only when `listVms()`
@@ -838,9 +871,14 @@ export class VBoxDriver {
   }
 
   private async resolve(dom: DomainRef, s?: Session): Promise<Resolved> {
-    const uuid = normalizeUuid(dom.uuid) ?? dom.uuid;
     const { byUuid, names } = await this.snapshot(s);
-    const summary = byUuid.get(uuid);
+    // UUIDs off the wire are canonical already: normalise only on a miss
+    let uuid = dom.uuid;
+    let summary = byUuid.get(uuid);
+    if (!summary) {
+      uuid = normalizeUuid(dom.uuid) ?? dom.uuid;
+      summary = byUuid.get(uuid);
+    }
     if (!summary) throw noDomainByUuid(uuid, dom.name);
     return { summary, name: names.get(uuid) ?? dom.name };
   }

@@ -25,7 +25,8 @@ export function fromWire(d: NonnullDomain): DomainRef {
 /** The driver's view of the connection a call arrived on. */
 export function sessionOf(ctx: CallContext): Session {
   const s = ctx.connState.get(SESSION_KEY) as Session | undefined;
-  if (s) return { ...s, readOnly: s.readOnly || ctx.readOnly, procedure: ctx.procName };
+  // fields copied one by one: a spread of the stored session costs more than the rest of a lookup
+  if (s) return { uri: s.uri, readOnly: s.readOnly || ctx.readOnly, who: s.who, identity: s.identity, access: s.access, procedure: ctx.procName };
   return {
     uri: ctx.uri ?? 'qemu:///system',
     readOnly: ctx.readOnly,
@@ -71,11 +72,20 @@ export function domainHandlers(driver: VBoxDriver, table = new HandlerTable()): 
       names: await driver.listDefinedDomains(checkMax(a.maxnames, 'maxnames'), sessionOf(ctx)),
     }))
     // lookups
-    .on(Proc.DOMAIN_LOOKUP_BY_NAME, async (a, ctx) => ({ dom: toWire(await driver.lookupByName(a.name, sessionOf(ctx))) }))
+    // lookup and state answer synchronously when the driver's view is current (no promise, no microtask)
+    .on(Proc.DOMAIN_LOOKUP_BY_NAME, (a, ctx) => {
+      const s = sessionOf(ctx);
+      const d = driver.lookupByNameNow(a.name, s);
+      return d ? { dom: toWire(d) } : driver.lookupByName(a.name, s).then((r) => ({ dom: toWire(r) }));
+    })
     .on(Proc.DOMAIN_LOOKUP_BY_ID, async (a, ctx) => ({ dom: toWire(await driver.lookupById(a.id, sessionOf(ctx))) }))
     .on(Proc.DOMAIN_LOOKUP_BY_UUID, async (a, ctx) => ({ dom: toWire(await driver.lookupByUuid(uuidFromBytes(a.uuid), sessionOf(ctx))) }))
     // queries
-    .on(Proc.DOMAIN_GET_STATE, async (a, ctx) => driver.getState(dom(a.dom), a.flags, sessionOf(ctx)))
+    .on(Proc.DOMAIN_GET_STATE, (a, ctx) => {
+      const s = sessionOf(ctx);
+      const d = dom(a.dom);
+      return driver.getStateNow(d, a.flags, s) ?? driver.getState(d, a.flags, s);
+    })
     .on(Proc.DOMAIN_GET_INFO, async (a, ctx) => driver.getInfo(dom(a.dom), sessionOf(ctx)))
     .on(Proc.DOMAIN_GET_OS_TYPE, async (a, ctx) => ({ type: await driver.getOsType(dom(a.dom), sessionOf(ctx)) }))
     .on(Proc.DOMAIN_IS_ACTIVE, async (a, ctx) => ({ active: b(await driver.isActive(dom(a.dom), sessionOf(ctx))) }))

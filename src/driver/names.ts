@@ -87,14 +87,22 @@ export function normalizeUuid(text: string): string | undefined {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** Wire bytes of recently encoded UUIDs (the encoder only reads them); bounded. */
+const uuidBytes = new Map<string, Buffer>();
+
 export function uuidToBytes(uuid: string): Buffer {
+  const hit = uuidBytes.get(uuid);
+  if (hit) return hit;
   const n = normalizeUuid(uuid);
   if (!n) throw new TypeError(`not a UUID: ${uuid}`);
-  return Buffer.from(n.replace(/-/g, ''), 'hex');
+  const b = Buffer.from(n.replace(/-/g, ''), 'hex');
+  if (uuidBytes.size >= 4096) uuidBytes.clear();
+  uuidBytes.set(uuid, b);
+  return b;
 }
 
 export function uuidFromBytes(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new TypeError(`a UUID is 16 bytes, got ${bytes.length}`);
-  const hex = Buffer.from(bytes).toString('hex');
+  const hex = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)).toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

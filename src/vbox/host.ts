@@ -109,6 +109,24 @@ interface Snapshot {
   running: Set<string>;
 }
 
+/** The details cache; `version` changes on every write, so a summary built from it can be reused. */
+class DetailsCache extends Map<string, CachedDetails> {
+  version = 0;
+  override set(key: string, value: CachedDetails): this {
+    this.version++;
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    const had = super.delete(key);
+    if (had) this.version++;
+    return had;
+  }
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
 interface CachedDetails {
   info: VmInfo;
   at: number;
@@ -264,7 +282,12 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   /** Bumped by every change/invalidate: a snapshot from an older generation is stale. */
   private gen = 0;
   private refreshing: { gen: number; promise: Promise<Snapshot> } | null = null;
-  private readonly details = new Map<string, CachedDetails>();
+  private readonly details = new DetailsCache();
+  /**
+   * The last `listVms()` answer, reused (same array) while its snapshot and the
+   * details it used are unchanged and unexpired: a lookup costs O(1), not O(VMs).
+   */
+  private listMemo: { snap: Snapshot; detailsVersion: number; validUntil: number; vms: VmSummary[] } | null = null;
   private readonly reading = new Map<string, Promise<VmInfo>>();
   private readonly vmLocks = new Map<string, Promise<void>>();
   private hostInfoCache: { at: number; info: HostInfo } | null = null;
@@ -449,33 +472,48 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     }
   }
 
-  private cachedDetails(uuid: string): VmInfo | undefined {
+  private cachedDetails(uuid: string, now = Date.now()): { info: VmInfo; expires: number } | undefined {
     const d = this.details.get(uuid);
     if (!d) return undefined;
-    const maxAge = TRANSIENT.has(d.info.state) ? this.cacheTtlMs : this.detailsMaxAgeMs;
-    if (Date.now() - d.at > maxAge) {
+    const expires = d.at + (TRANSIENT.has(d.info.state) ? this.cacheTtlMs : this.detailsMaxAgeMs);
+    if (now > expires) {
       this.details.delete(uuid);
       return undefined;
     }
-    return d.info;
+    return { info: d.info, expires };
   }
 
   private checkOpen(): void {
     if (this.closed) throw new VBoxError('unavailable', 'the VirtualBox backend is closed');
   }
 
+  peekVms(): VmSummary[] | undefined {
+    const memo = this.listMemo;
+    if (this.closed || !memo || memo.snap !== this.snap || !this.snapshotFresh(memo.snap, this.gen)) return undefined;
+    if (memo.detailsVersion !== this.details.version || Date.now() > memo.validUntil) return undefined;
+    return memo.vms;
+  }
+
   async listVms(): Promise<VmSummary[]> {
     this.checkOpen();
     const s = await this.snapshot();
-    return s.vms.map((e) => {
+    const now = Date.now();
+    const memo = this.listMemo;
+    if (memo && memo.snap === s && memo.detailsVersion === this.details.version && now <= memo.validUntil) return memo.vms;
+    let validUntil = Infinity;
+    const vms = s.vms.map((e): VmSummary => {
       const listedRunning = s.running.has(e.uuid);
       if (!e.accessible) return { uuid: e.uuid, name: e.name, accessible: false, state: 'unknown', stateFromDetails: false };
-      const d = this.cachedDetails(e.uuid);
-      if (d && LISTED_AS_RUNNING.has(d.state) === listedRunning) {
-        return { uuid: e.uuid, name: e.name, accessible: true, state: d.state, stateFromDetails: true };
+      const d = this.cachedDetails(e.uuid, now);
+      if (d) validUntil = Math.min(validUntil, d.expires);
+      if (d && LISTED_AS_RUNNING.has(d.info.state) === listedRunning) {
+        return { uuid: e.uuid, name: e.name, accessible: true, state: d.info.state, stateFromDetails: true };
       }
       return { uuid: e.uuid, name: e.name, accessible: true, state: listedRunning ? 'running' : 'poweroff', stateFromDetails: false };
     });
+    // read the version after the map: cachedDetails may have dropped expired entries
+    this.listMemo = { snap: s, detailsVersion: this.details.version, validUntil, vms };
+    return vms;
   }
 
   // -------------------------------------------------------------------------
@@ -524,7 +562,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     const uuid = normalizeUuid(uuidIn);
     if (!opts.fresh) {
       const d = this.cachedDetails(uuid);
-      if (d) return d;
+      if (d) return d.info;
       const inflight = this.reading.get(uuid);
       if (inflight) return inflight;
     }
@@ -532,7 +570,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     return this.withVm(uuid, async () => {
       if (!opts.fresh) {
         const d = this.cachedDetails(uuid);
-        if (d) return d;
+        if (d) return d.info;
       }
       return this.readVm(uuid);
     });

@@ -182,6 +182,12 @@ export class VBoxError extends Error {
 export interface VBoxHost {
   /** All registered VMs, from a snapshot no older than the configured max age. */
   listVms(): Promise<VmSummary[]>;
+  /**
+   * The array the next `listVms()` would resolve to, when that is known without
+   * waiting (a fresh snapshot, nothing changed since): lets hot read paths skip
+   * the promise round. undefined: call `listVms()`.
+   */
+  peekVms?(): VmSummary[] | undefined;
   /** Full details of one VM (cached; `fresh` forces a re-read). Throws VBoxError('not-found'). */
   getVm(uuid: string, opts?: { fresh?: boolean }): Promise<VmInfo>;
 

@@ -77,6 +77,35 @@ describe('lookup + GetState over 100 VMs', () => {
     expect(again.states).toEqual(r.states);
   });
 
+  it('once the view is current, lookup and GetState answer synchronously, with the same answers as the async calls', async () => {
+    await sweep(); // view current
+    const list1 = await host.listVms();
+    expect(await host.listVms()).toBe(list1); // same array: no O(VMs) rebuild per call
+    expect(host.peekVms()).toBe(list1);
+    for (const v of vms) {
+      const dom = driver.lookupByNameNow(v.name, RW);
+      expect(dom).toEqual(await driver.lookupByName(v.name, RW));
+      expect(driver.getStateNow(dom!, 0, RW)).toEqual(await driver.getState(dom!, 0, RW));
+    }
+    // unknown names and bad flags: the sync path defers or throws exactly like the async one
+    expect(driver.lookupByNameNow('no-such-vm', RW)).toBeUndefined();
+    await expect(driver.lookupByName('no-such-vm', RW)).rejects.toMatchObject({ code: 42 });
+    expect(() => driver.getStateNow(driver.lookupByNameNow(vms[0]!.name, RW)!, 1, RW)).toThrow(/unsupported flags/);
+    // details read since (a dominfo): a new list array, and the sync path waits for it
+    await driver.getInfo(driver.lookupByNameNow(vms[1]!.name, RW)!, RW);
+    expect(host.peekVms()).toBeUndefined();
+    const list2 = await host.listVms();
+    expect(list2).not.toBe(list1);
+    expect(list2.find((x) => x.uuid === vms[1]!.uuid)!.stateFromDetails).toBe(true);
+    // an invalidated snapshot: nothing answers synchronously until the list is re-read
+    host.invalidate();
+    expect(host.peekVms()).toBeUndefined();
+    expect(driver.lookupByNameNow(vms[0]!.name, RW)).toBeUndefined();
+    expect(driver.getStateNow({ name: vms[0]!.name, uuid: vms[0]!.uuid, id: -1 }, 0, RW)).toBeUndefined();
+    await sweep();
+    expect(driver.lookupByNameNow(vms[0]!.name, RW)?.uuid).toBe(vms[0]!.uuid);
+  });
+
   it('reflects our own pause without a showvminfo, even once the details are gone', async () => {
     const v = vms.find((x) => x.running)!;
     const dom = await driver.lookupByName(v.name, RW);
