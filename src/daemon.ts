@@ -96,6 +96,7 @@ export class Daemon implements ConnectionSink {
           whenStopped: (uuid, ctx) => svc.pending.applyIfStopped(this.host, uuid, ctx),
           inactiveView: (vm) => overlayPending(vm, svc.pending.get(vm.uuid)),
           deferChanges: (uuid, changes) => svc.pending.add(uuid, changes),
+          hasPending: (uuid) => svc.pending.get(uuid) !== undefined,
         };
       }
     }

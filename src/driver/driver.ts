@@ -97,6 +97,8 @@ export interface DriverHooks {
   inactiveView?(vm: VmInfo): VmInfo;
   /** Keep a change VirtualBox cannot make while the VM runs until it stops (then whenStopped applies it). */
   deferChanges?(uuid: string, changes: VmChanges, ctx: OpContext): Promise<unknown>;
+  /** Changes are waiting for this VM to stop (a start must apply them first). */
+  hasPending?(uuid: string): boolean;
 }
 
 export interface DriverOptions {
@@ -596,6 +598,21 @@ export class VBoxDriver {
   async create(s: Session, dom: DomainRef, flags = 0): Promise<DomainRef> {
     checkFlags(flags, START_PAUSED | START_BYPASS_CACHE | START_FORCE_BOOT | START_VALIDATE, 'vboxDomainCreateWithFlags');
     return this.change(s, 'start', dom, async (r, ctx) => {
+      const uuid = r.summary.uuid;
+      // The common case (MAAS powering nodes on): the list shows the VM stopped, no
+      // flag or pending change needs its exact state. The host then runs startvm with
+      // no showvminfo before or after (VBoxHost StartOptions.listedStopped) and falls
+      // back to the full path by itself when its list cannot vouch.
+      const mayHavePending = !!this.hooks.whenStopped && (!this.hooks.hasPending || this.hooks.hasPending(uuid));
+      const plain = (flags & (START_FORCE_BOOT | START_PAUSED)) === 0 && !mayHavePending && !this.unsettled.has(uuid);
+      const last = this.lastAction.get(uuid);
+      if (plain && !isActiveState(r.summary.state) && r.summary.state !== 'saved' && last !== 'save') {
+        await this.host.startVm(uuid, ctx, { listedStopped: true }); // the host marked its lists stale for this VM
+        this.ids.release(uuid);
+        this.ids.assign(uuid);
+        this.setLastAction(uuid, 'start');
+        return { name: r.name, uuid, id: this.ids.idOf(uuid) ?? -1 };
+      }
       const m = await this.mappedState(r.summary, { fresh: true });
       if (m.active) throw operationInvalid('domain is already running');
       let restoring = m.managedSave;

@@ -51,6 +51,7 @@ import {
   type HostInfo,
   type NicAttachment,
   type OpContext,
+  type StartOptions,
   type VBoxHost,
   type VBoxMachineState,
   type VmChanges,
@@ -85,7 +86,7 @@ export interface VBoxManageHostOptions {
    * Max long state-changing processes at once (`startvm`, `controlvm`), a
    * separate bound so that reads are never queued behind them and starts of
    * distinct VMs overlap as they do in VirtualBox (each VM is still
-   * serialised by its own lock). Default 16. Total processes ≤ maxProcs + maxChangeProcs.
+   * serialised by its own lock). Default 32. Total processes ≤ maxProcs + maxChangeProcs.
    */
   maxChangeProcs?: number;
   lockRetry?: LockRetryOptions;
@@ -282,6 +283,9 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   /** Bumped by every change/invalidate: a snapshot from an older generation is stale. */
   private gen = 0;
   private refreshing: { gen: number; promise: Promise<Snapshot> } | null = null;
+  /** `gen` right after our last change to a VM (or to all: `allChangedGen`); a snapshot older than that is stale for it. */
+  private readonly vmChangedGen = new Map<string, number>();
+  private allChangedGen = 0;
   private readonly details = new DetailsCache();
   /**
    * The last `listVms()` answer, reused (same array) while its snapshot and the
@@ -311,7 +315,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
       maxDelayMs: opts.lockRetry?.maxDelayMs ?? 2000,
     };
     this.procs = new Semaphore(Math.max(1, opts.maxProcs ?? 4));
-    this.changeProcs = new Semaphore(Math.max(1, opts.maxChangeProcs ?? 16));
+    this.changeProcs = new Semaphore(Math.max(1, opts.maxChangeProcs ?? 32));
     this.hostname = opts.hostname;
   }
 
@@ -447,6 +451,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
 
   private applySnapshot(s: Snapshot): void {
     const present = new Set(s.vms.map((v) => v.uuid));
+    for (const [uuid, g] of this.vmChangedGen) if (g <= s.gen) this.vmChangedGen.delete(uuid);
     for (const [uuid, d] of this.details) {
       if (!present.has(uuid)) {
         this.details.delete(uuid);
@@ -582,7 +587,10 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   /** Drop what a change makes stale. */
   private changed(uuid?: string): void {
     this.gen++;
-    if (uuid) this.details.delete(uuid);
+    if (uuid) {
+      this.details.delete(uuid);
+      this.vmChangedGen.set(uuid, this.gen);
+    } else this.allChangedGen = this.gen;
     this.hostInfoCache = null;
   }
 
@@ -642,7 +650,76 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     return info;
   }
 
-  async startVm(uuidIn: string, ctx: OpContext, opts: { paused?: boolean } = {}): Promise<void> {
+  /**
+   * What the list snapshot says of a VM without a showvminfo: undefined when
+   * it cannot vouch (older than the TTL, older than our last change to the VM,
+   * VM absent or inaccessible).
+   */
+  private listed(uuid: string): { name: string; running: boolean } | undefined {
+    const s = this.snap;
+    if (!s || Date.now() - s.at > this.cacheTtlMs) return undefined;
+    if (s.gen < this.allChangedGen || s.gen < (this.vmChangedGen.get(uuid) ?? 0)) return undefined;
+    const e = s.vms.find((v) => v.uuid === uuid);
+    if (!e || !e.accessible) return undefined;
+    return { name: e.name, running: s.running.has(uuid) };
+  }
+
+  async startVm(uuidIn: string, ctx: OpContext, opts: StartOptions = {}): Promise<void> {
+    if (opts.listedStopped && !opts.paused) {
+      this.checkOpen();
+      const uuid = normalizeUuid(uuidIn);
+      if (await this.withVm(uuid, () => this.startListed(uuid, ctx))) return;
+    }
+    await this.startFull(uuidIn, ctx, opts);
+  }
+
+  /**
+   * startvm for a VM that a fresh list shows stopped: no showvminfo before
+   * (it would also take the VM's write lock, spec §9.2) and none after:
+   * `startvm` succeeds only once the VM process reports running (spec §4). A
+   * burst of N starts costs N `startvm` instead of 3N processes.
+   * false: nothing was run, the caller takes the full path.
+   */
+  private async startListed(uuid: string, ctx: OpContext): Promise<boolean> {
+    const cached = this.details.get(uuid)?.info.state;
+    if (cached !== undefined && cached !== 'poweroff' && cached !== 'aborted') return false; // saved, transient…: full path
+    const listed = this.listed(uuid);
+    if (!listed || listed.running) return false;
+    const who = ctx?.who ?? 'unknown';
+    const before = 'stopped (list)';
+    try {
+      await this.exec(['startvm', uuid, '--type', 'headless'], {
+        timeoutMs: this.longTimeoutMs,
+        accept: (r) => /has been successfully started/.test(r.stdout),
+        retryLocks: false, // locked: find out why first (below), rather than back off for seconds
+      });
+    } catch (e) {
+      this.changed(uuid);
+      const now = await this.readVm(uuid, true).catch(() => undefined);
+      const err = e as VBoxError;
+      if (err instanceof VBoxError && err.kind === 'locked') {
+        // started meanwhile (outside vboxvirt, after the list was read): say so;
+        // otherwise a passing lock (someone's showvminfo): the full path retries
+        if (now && LISTED_AS_RUNNING.has(now.state)) {
+          this.log.info('start failed', { who, op: 'start', uuid, name: listed.name, before, after: now.state, error: err.message, kind: err.kind, code: err.vboxCode });
+          throw new VBoxError('invalid-state', 'domain is already running', err.vboxCode);
+        }
+        return false;
+      }
+      this.log.info('start failed', { who, op: 'start', uuid, name: listed.name, before, after: now?.state ?? 'unknown', error: err.message, kind: err.kind, code: err.vboxCode });
+      throw e;
+    }
+    // startvm prints "successfully started" only once the VM process reports running
+    // (spec §4): that is VirtualBox's own word. The lists are stale for this VM now;
+    // the next reader refreshes them (shared), and a VM that died at once then reads
+    // shut off, as VirtualBox says.
+    this.changed(uuid);
+    const after = 'running (startvm)';
+    this.log.info('start', { who, op: 'start', uuid, name: listed.name, before, after });
+    return true;
+  }
+
+  private async startFull(uuidIn: string, ctx: OpContext, opts: StartOptions): Promise<void> {
     await this.change('start', uuidIn, ctx, async (first) => {
       const uuid = first.uuid;
       // a VM still stopping/saving/starting: let it settle before deciding
@@ -926,6 +1003,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   invalidate(uuid?: string): void {
     if (uuid === undefined) {
       this.gen++;
+      this.allChangedGen = this.gen;
       this.details.clear();
       this.hostInfoCache = null;
       this.sysPropsCache = null;
@@ -939,6 +1017,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     }
     this.details.delete(u);
     this.gen++;
+    this.vmChangedGen.set(u, this.gen);
   }
 
   async close(): Promise<void> {

@@ -179,6 +179,18 @@ export class VBoxError extends Error {
   }
 }
 
+export interface StartOptions {
+  /** Leave the VM paused once it has started (`controlvm pause`). */
+  paused?: boolean;
+  /**
+   * The caller only needs the VM stopped: when a fresh list snapshot already
+   * shows it stopped (and nothing of ours changed it since), run `startvm`
+   * without a `showvminfo` before, and confirm it through the shared list
+   * refresh after. Otherwise (or when the list cannot vouch) the full path.
+   */
+  listedStopped?: boolean;
+}
+
 export interface VBoxHost {
   /** All registered VMs, from a snapshot no older than the configured max age. */
   listVms(): Promise<VmSummary[]>;
@@ -192,7 +204,7 @@ export interface VBoxHost {
   getVm(uuid: string, opts?: { fresh?: boolean }): Promise<VmInfo>;
 
   /** `startvm --type headless`; resolves once VirtualBox reports the VM running (or paused when asked). */
-  startVm(uuid: string, ctx: OpContext, opts?: { paused?: boolean }): Promise<void>;
+  startVm(uuid: string, ctx: OpContext, opts?: StartOptions): Promise<void>;
   /** Hard power-off (`controlvm poweroff`). */
   powerOff(uuid: string, ctx: OpContext): Promise<void>;
   /** Press the ACPI power button; returns at once. */

@@ -180,3 +180,47 @@ describe('lookup + GetState over 100 VMs', () => {
     await expect(driver.lookupByName('no-such-vm', RW)).rejects.toMatchObject({ code: 42 });
   });
 });
+
+describe('DomainCreate of a VM the list shows stopped (a MAAS power-on)', () => {
+  const count = (before: ReturnType<VBoxManageHost['stats']>, cmd: string) => (host.stats().byCommand[cmd] ?? 0) - (before.byCommand[cmd] ?? 0);
+
+  it('runs startvm with no showvminfo before or after, and the VM reads running (booted)', async () => {
+    const v = vms.find((x) => !x.running)!;
+    const dom = await driver.lookupByName(v.name, RW); // the list is current
+    const before = host.stats();
+    const started = await driver.create(RW, dom);
+    expect(count(before, 'startvm')).toBe(1);
+    expect(count(before, 'showvminfo')).toBe(0);
+    expect(host.stats().runs - before.runs).toBeLessThanOrEqual(3); // startvm + the shared list refresh after it
+    expect(started.id).toBeGreaterThan(0);
+    expect(await driver.getState(started, 0, RW)).toEqual({ state: 1, reason: 1 });
+    // what VirtualBox itself says, through another host object
+    expect((await outsider().getVm(v.uuid)).state).toBe('running');
+    v.running = true;
+  });
+
+  it('a VM started outside after the list was read: "already running" at once, nothing else done', async () => {
+    const v = vms.find((x) => !x.running)!;
+    const dom = await driver.lookupByName(v.name, RW); // list says stopped (and stays cached: long TTL)
+    await outsider().startVm(v.uuid, { who: 'someone else' });
+    v.running = true;
+    const before = host.stats();
+    const t0 = Date.now();
+    await expect(driver.create(RW, dom)).rejects.toMatchObject({ code: 55, message: 'Requested operation is not valid: domain is already running' });
+    expect(Date.now() - t0).toBeLessThan(3000); // no lock back-off for seconds
+    expect(count(before, 'startvm')).toBe(1);
+    expect(host.stats().lockRetries - before.lockRetries).toBe(0);
+    expect((await outsider().getVm(v.uuid)).state).toBe('running');
+    expect(await driver.getState(await driver.lookupByName(v.name, RW), 0, RW)).toEqual({ state: 1, reason: 1 });
+  });
+
+  it('our own managed save is restored through the full path (reason: restored)', async () => {
+    const v = vms.find((x) => x.running && x.name !== vms[0]!.name)!;
+    const dom = await driver.lookupByName(v.name, RW);
+    await driver.managedSave(RW, dom);
+    const before = host.stats();
+    const started = await driver.create(RW, dom);
+    expect(count(before, 'showvminfo')).toBeGreaterThanOrEqual(1); // read before: it must know the VM is saved
+    expect(await driver.getState(started, 0, RW)).toEqual({ state: 1, reason: 3 }); // running (restored)
+  });
+});
