@@ -23,7 +23,7 @@ import {
   type SystemUnderTest,
 } from './servers.js';
 import { aggregate, evaluateTargets, ratioToA, renderMarkdown, renderSvg, type BenchReport } from './report.js';
-import { machineInfo, missingPrerequisites, projectRoot, sampleProc, sleep } from './util.js';
+import { installPrerequisites, machineInfo, missingPrerequisites, projectRoot, sampleProc, sleep } from './util.js';
 import * as W from './workloads.js';
 
 interface Opts {
@@ -44,6 +44,7 @@ interface Opts {
   startSerialFraction: number;
   cpuProf: boolean;
   allowMissing: boolean;
+  slowSim: boolean;
 }
 
 const ALL_WORKLOADS = ['serial', 'conc', 'churn', 'maas', 'burst', 'soak', 'flood'];
@@ -68,6 +69,7 @@ function parseArgs(argv: string[]): Opts {
     .option('--uri-path <p>', 'URI path clients use for B and C', '/system')
     .option('--start-serial-fraction <f>', 'share of a startvm that VirtualBox (here: the simulator) serialises across VMs; vboxsim only locks per VM, so 0', (v) => parseFloat(v), 0)
     .option('--cpu-prof', 'run B under node --cpu-prof (profiles in OUT/prof)', false)
+    .option('--slow-sim', 'C: run `node bin/vboxsim.js` (~100 ms of start-up) per VBoxManage call instead of the compiled fastsim client', false)
     .option('--allow-missing', 'a system that cannot start is reported, not a failure', false)
     .exitOverride();
   p.parse(argv, { from: 'user' });
@@ -81,10 +83,18 @@ function log(msg: string): void {
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const projRoot = projectRoot();
-  const missing = missingPrerequisites(o.python);
+  let missing = missingPrerequisites(o.python, !o.slowSim);
   if (missing.length) {
-    process.stderr.write('The benchmark needs, and could not find:\n' + missing.map((m) => '  - ' + m).join('\n') + '\n');
-    return 2;
+    // like the tests: install what is missing (Debian packages, .ci/install-deps), then look again
+    log('missing: ' + missing.join('; '));
+    const why = installPrerequisites(projRoot, log);
+    missing = missingPrerequisites(o.python, !o.slowSim);
+    if (missing.length) {
+      process.stderr.write(
+        'The benchmark needs, and could not find:\n' + missing.map((m) => '  - ' + m).join('\n') + '\n' + (why ? `(${why})\n` : ''),
+      );
+      return 2;
+    }
   }
   const quick = o.quick;
   const rounds = o.rounds ?? (quick ? 1 : 3);
@@ -191,6 +201,7 @@ async function main(): Promise<number> {
                   uriScheme: o.uriScheme,
                   uriPath: o.uriPath,
                   extraNodeArgs: o.cpuProf && backend === 'sim' ? ['--cpu-prof', '--cpu-prof-dir', path.join(outDir, 'prof')] : [],
+                  slowSim: o.slowSim,
                 });
                 const h = await startHolder(o.python, root, s.uri, 0, 0).catch(async (e: Error) => {
                   await s.stop();

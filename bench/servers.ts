@@ -2,10 +2,12 @@
  * The systems under test:
  *   A  libvirtd 9.0 serving its built-in test driver over TCP (private dirs, port picked here)
  *   B  vboxvirt --backend sim (the simulator in-process: protocol + daemon overhead)
- *   C  vboxvirt --backend vboxmanage driving bin/vboxsim.js with a delay profile
+ *   C  vboxvirt --backend vboxmanage driving vboxsim with a delay profile, through
+ *      bench/fastsim (a compiled VBoxManage stand-in that starts in ~1 ms and hands its argv
+ *      to one long-lived simulator process), or `node bin/vboxsim.js` per call with --slow-sim
  * Every process started here is tracked and stopped by its PID (also on exit).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -87,7 +89,7 @@ function copyBuild(root: string, dest: string): void {
     const from = path.join(root, rel);
     if (existsSync(from)) cpSync(from, path.join(dest, rel), { recursive: true, filter: (f) => !f.endsWith('.map') });
   };
-  for (const rel of ['bin', 'dist/src', 'dist/protocol', 'bench/loadgen.py', 'package.json']) copy(rel);
+  for (const rel of ['bin', 'dist/src', 'dist/protocol', 'bench/loadgen.py', 'bench/fastsim', 'package.json']) copy(rel);
   symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'));
 }
 
@@ -218,6 +220,57 @@ export interface VboxvirtOptions {
   uriPath: string;
   uriScheme: string;
   extraNodeArgs?: string[];
+  /** C only: run `node bin/vboxsim.js` per VBoxManage call instead of bench/fastsim. */
+  slowSim?: boolean;
+}
+
+/** A compiled VBoxManage stand-in plus the simulator process it talks to (bench/fastsim/client.c). */
+interface FastSim {
+  exe: string;
+  stop(): Promise<void>;
+}
+
+/** Builds bench/fastsim/client.c with the system's C compiler, or says why it could not. */
+export function buildFastSimClient(root: string, dir: string, socket: string): { exe: string } | { error: string } {
+  mkdirSync(dir, { recursive: true });
+  const exe = path.join(dir, 'VBoxManage');
+  const src = path.join(root, 'bench', 'fastsim', 'client.c');
+  const errors: string[] = [];
+  for (const cc of ['cc', 'gcc', 'clang']) {
+    const r = spawnSync(cc, ['-O2', '-o', exe, `-DSIM_SOCKET=${JSON.stringify(socket)}`, src], { encoding: 'utf8' });
+    if (r.status === 0) return { exe };
+    errors.push(`${cc}: ${r.error ? r.error.message : (r.stderr || '').trim().slice(0, 300)}`);
+  }
+  return { error: `no C compiler could build ${src} (${errors.join('; ')}); Debian: apt-get install gcc` };
+}
+
+async function startFastSim(root: string, simHome: string, dir: string, socket: string): Promise<FastSim> {
+  const built = buildFastSimClient(root, dir, socket);
+  if ('error' in built) throw new Error(built.error);
+  const child = trackedSpawn(
+    process.execPath,
+    [path.join(root, 'bench', 'fastsim', 'server.mjs'), '--entry', path.join(root, 'dist', 'src', 'sim', 'index.js'), '--home', simHome, '--socket', socket],
+    { env: { ...process.env, VBOX_USER_HOME: simHome }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (b) => (err = (err + String(b)).slice(-2000)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the fastsim server did not say "ready" within 20 s: ' + err)), 20_000);
+    child.stdout!.on('data', (b) => {
+      if (String(b).includes('ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`the fastsim server exited (code ${code}): ${err}`));
+    });
+  }).catch(async (e) => {
+    await stopChild(child);
+    throw e;
+  });
+  return { exe: built.exe, stop: () => stopChild(child) };
 }
 
 /**
@@ -263,7 +316,15 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
   if (!existsSync(bin)) throw new Error(`${bin} does not exist yet`);
   const args = [...(o.extraNodeArgs ?? []), bin, 'serve', '--backend', o.backend];
   if (o.backend === 'sim') args.push('--sim-home', o.simHome);
-  else args.push('--vboxmanage', writeSimWrapper(o.root, path.join(o.workDir, id + '-bin')));
+  let fast: FastSim | null = null;
+  if (o.backend !== 'sim') {
+    const binDir = path.join(o.workDir, id + '-bin');
+    if (o.slowSim) args.push('--vboxmanage', writeSimWrapper(o.root, binDir));
+    else {
+      fast = await startFastSim(o.root, o.simHome, binDir, path.join(o.workDir, id + '.sock'));
+      args.push('--vboxmanage', fast.exe);
+    }
+  }
   args.push('--listen-tcp', '127.0.0.1:0', '--log-level', 'warn');
   if (o.cacheTtlMs !== undefined) args.push('--cache-ttl', String(o.cacheTtlMs));
   const errBuf: string[] = [];
@@ -296,6 +357,7 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
     });
   }).catch(async (e: Error) => {
     await stopChild(child);
+    await fast?.stop();
     throw new Error(`${id} (vboxvirt --backend ${o.backend}) did not start: ${e.message}\n${tail(errBuf, 1500)}`);
   });
   const log = path.join(o.simHome, 'vboxsim-invocations.jsonl');
@@ -305,7 +367,7 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
     label:
       o.backend === 'sim'
         ? 'vboxvirt, in-process simulator'
-        : `vboxvirt → VBoxManage → vboxsim, ${o.profile?.name ?? 'zero'} delays`,
+        : `vboxvirt → VBoxManage (${fast ? 'fastsim client' : 'node bin/vboxsim.js'}) → vboxsim, ${o.profile?.name ?? 'zero'} delays`,
     profile: o.profile,
     pid: child.pid!,
     port,
@@ -314,7 +376,10 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
     invocationLog: log,
     exitInfo: () => exit,
     stderrTail: () => tail(errBuf),
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      await fast?.stop();
+    },
   };
 }
 

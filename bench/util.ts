@@ -152,7 +152,7 @@ export function machineInfo(python: string): MachineInfo {
 }
 
 /** Where to get what the benchmark needs outside npm; empty when everything is there. */
-export function missingPrerequisites(python: string): string[] {
+export function missingPrerequisites(python: string, needCc = true): string[] {
   const missing: string[] = [];
   const has = (cmd: string, args: string[]): boolean => {
     try {
@@ -165,10 +165,39 @@ export function missingPrerequisites(python: string): string[] {
   if (!has('libvirtd', ['--version'])) missing.push('libvirtd (Debian: apt-get install libvirt-daemon)');
   if (!has('virsh', ['--version'])) missing.push('virsh (Debian: apt-get install libvirt-clients)');
   if (!has(python, ['-c', 'import libvirt'])) missing.push(`python3-libvirt for ${python} (Debian: apt-get install python3-libvirt)`);
+  if (needCc && !has('cc', ['--version']) && !has('gcc', ['--version'])) missing.push('a C compiler for bench/fastsim (Debian: apt-get install gcc)');
   return missing;
 }
 
 export function fmt(n: number | null | undefined, digits = 0): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return 'n/a';
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/**
+ * Installs the Debian packages the benchmark needs with the project's own
+ * `.ci/install-deps` (the same list the tests use), as root or through
+ * passwordless sudo. Returns what it printed when it could not.
+ */
+export function installPrerequisites(root: string, log: (m: string) => void): string | null {
+  const script = path.join(root, '.ci', 'install-deps');
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  let cmd = script;
+  let args: string[] = [];
+  if (!asRoot) {
+    try {
+      execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      return 'not root and no passwordless sudo: run `sudo .ci/install-deps` first';
+    }
+    cmd = 'sudo';
+    args = ['-n', script];
+  }
+  log(`installing the missing Debian packages: ${cmd} ${args.join(' ')}`);
+  try {
+    execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 30 * 60_000 });
+    return null;
+  } catch (e) {
+    return `${script} failed: ${(e as Error).message}`;
+  }
 }
