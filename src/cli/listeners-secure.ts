@@ -11,9 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import type { ConnectionSink, Listener } from '../transport/types.js';
-import { startSshServer, DEFAULT_SSH_PORT } from '../transport/ssh.js';
-import { startTlsServer, resolveTlsFiles, DEFAULT_TLS_PORT } from '../transport/tls.js';
+import { DEFAULT_SSH_PORT, DEFAULT_TLS_PORT, type ConnectionSink, type Listener } from '../transport/types.js';
 import { startUnixServer } from '../transport/unix.js';
 import { splitHostPort } from '../transport/tcp.js';
 import { serveStdio } from '../transport/stdio.js';
@@ -115,7 +113,7 @@ export async function startSecureListeners(sink: ConnectionSink, opts: SecureOpt
     if (opts.listenSsh) {
       const { host, port } = parseListenSpec(opts.listenSsh, DEFAULT_SSH_PORT);
       started.push(
-        await startSshServer(sink, {
+        await (await import('../transport/ssh.js')).startSshServer(sink, {
           host,
           port,
           stateDir,
@@ -131,11 +129,12 @@ export async function startSecureListeners(sink: ConnectionSink, opts: SecureOpt
     }
     if (opts.listenTls) {
       const { host, port } = parseListenSpec(opts.listenTls, DEFAULT_TLS_PORT);
+      const tlsMod = await import('../transport/tls.js'); // node:tls only when TLS is served
       started.push(
-        await startTlsServer(sink, {
+        await tlsMod.startTlsServer(sink, {
           host,
           port,
-          files: resolveTlsFiles({ tlsDir: opts.tlsDir, ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey }),
+          files: tlsMod.resolveTlsFiles({ tlsDir: opts.tlsDir, ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey }),
           allowedDn: opts.tlsAllowedDn,
           maxVersion: opts.tlsMaxVersion === '1.2' ? 'TLSv1.2' : opts.tlsMaxVersion === '1.3' ? 'TLSv1.3' : undefined,
           logger,

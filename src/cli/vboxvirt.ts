@@ -8,7 +8,9 @@
  *
  * When every listener is ready, one line per listener goes to stdout:
  * `listening tcp 127.0.0.1:40123` (the real port when 0 was asked). Logs go to
- * stderr. SIGINT/SIGTERM shut down cleanly (exit 0).
+ * stderr. SIGINT/SIGTERM shut down cleanly (exit 0). SIGUSR2 reports status
+ * (connections, VBoxManage runs, memory after a full collection): a log line and
+ * `status {json}` on stdout (not with --stdio).
  */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -20,6 +22,7 @@ import type { Listener } from '../transport/types.js';
 import { DEFAULT_LISTEN_TCP, listeningLine, startListeners, type ListenOptions } from './listeners.js';
 import { addSecureOptions, loadSecurity, startSecureListeners, wantsSecureListener, type SecureOptions } from './listeners-secure.js';
 import { addPasswdCommand } from './passwd.js';
+import { statusReport } from '../status.js';
 
 export interface ServeOptions extends SecureOptions {
   backend: 'sim' | 'vboxmanage';
@@ -131,7 +134,14 @@ export async function serve(o: ServeOptions, logger: Logger, out: (line: string)
   return { daemon, listeners, stop };
 }
 
-function installSignals(running: Running, logger: Logger): void {
+function installSignals(running: Running, logger: Logger, stdoutFree = true): void {
+  // status on demand: a log line, and (when stdout is not the --stdio connection) one
+  // `status {json}` line on stdout, memory measured after a full collection
+  process.on('SIGUSR2', () => {
+    const r = statusReport(running.daemon, { collect: true });
+    logger.info('status', { ...r });
+    if (stdoutFree) process.stdout.write(`status ${JSON.stringify(r)}\n`);
+  });
   let count = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     count++;
@@ -178,7 +188,7 @@ export function buildProgram(): Command {
     .action(async (opts: ServeOptions) => {
       const logger = createLogger({ level: opts.logLevel });
       const running = await serve(opts, logger);
-      installSignals(running, logger);
+      installSignals(running, logger, !opts.stdio);
     });
   // --state-dir, --listen-ssh/--listen-unix/--listen-tls/--stdio, --policy, --audit-log (src/cli/listeners-secure.ts)
   addSecureOptions(serveCmd);

@@ -17,7 +17,8 @@ import { AuthThrottle, hostOf, sleep } from '../auth/throttle.js';
 import { statePaths, isValidUserName, ensurePrivateDir } from '../auth/state.js';
 import { nullLogger, type Logger } from '../log.js';
 
-export const DEFAULT_SSH_PORT = 16522;
+import { DEFAULT_SSH_PORT } from './types.js';
+export { DEFAULT_SSH_PORT };
 
 /** A listener could not bind (`ERR_LISTEN`): address in use, permission, bad address. */
 export class ListenError extends Error {

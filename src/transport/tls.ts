@@ -16,7 +16,8 @@ import { describeIdentity } from './types.js';
 import { nullLogger, type Logger } from '../log.js';
 import { listenError } from './ssh.js';
 
-export const DEFAULT_TLS_PORT = 16514;
+import { DEFAULT_TLS_PORT } from './types.js';
+export { DEFAULT_TLS_PORT };
 
 /** libvirt's server-side defaults (libvirtd.conf `ca_file`, `cert_file`, `key_file`). */
 export const LIBVIRT_PKI = {

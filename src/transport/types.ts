@@ -44,3 +44,7 @@ export interface Listener {
   readonly address: string;
   close(): Promise<void>;
 }
+
+/** Default ports of the built-in SSH server and the TLS listener (libvirtd's TLS port is 16514). */
+export const DEFAULT_SSH_PORT = 16522;
+export const DEFAULT_TLS_PORT = 16514;

@@ -119,3 +119,18 @@ test('`vboxvirt serve --stdio` serves one connection (ext transport), policy app
   expect(d.stderr).toMatch(/access denied/);
   expect(await sim.state('node1')).toBe('running');
 });
+
+test('SIGUSR2: one status line on stdout and in the log, memory read after a full collection; serving goes on', async () => {
+  process.kill(proc.pid, 'SIGUSR2');
+  const line = await waitFor('a status line', () => proc.stdout().split('\n').find((l) => l.startsWith('status ')));
+  const r = JSON.parse(line.slice('status '.length));
+  expect(r.pid).toBe(proc.pid);
+  expect(r.collected).toBe(true);
+  expect(r.accepted).toBeGreaterThan(0);
+  expect(r.memoryKb.rss).toBeGreaterThan(10_000);
+  expect(r.memoryKb.heapUsed).toBeGreaterThan(0);
+  expect(r.memoryKb.heapUsed).toBeLessThanOrEqual(r.memoryKb.heapTotal);
+  await waitFor('the status log line', () => /info status .*"collected":true/.test(proc.stderr()));
+  const list = await virshWith(client.env, sshUri(), ['list', '--all', '--name']);
+  expect(list.stdout.trim()).toBe('node1');
+});

@@ -2,11 +2,22 @@
  * Reading client XML with a real parser (@xmldom/xmldom: no entity expansion, no
  * network access) and small helpers over its DOM.
  */
-import { DOMParser } from '@xmldom/xmldom';
-import type { Element as XElement, Node as XNode } from '@xmldom/xmldom';
+import { createRequire } from 'node:module';
+import type { DOMParser as DOMParserType, Element as XElement, Node as XNode } from '@xmldom/xmldom';
 import { xmlSyntaxError, xmlError, type XmlKind } from './errors.js';
 
 export type El = XElement;
+
+/**
+ * The parser is loaded on the first XML a client sends (define, attach-device…):
+ * @xmldom/xmldom costs ~5 MB of resident memory that a daemon only answering
+ * queries never needs. It is a CommonJS package, so `require` keeps parsing synchronous.
+ */
+let parserClass: typeof DOMParserType | undefined;
+function domParser(): typeof DOMParserType {
+  if (!parserClass) parserClass = (createRequire(import.meta.url)('@xmldom/xmldom') as { DOMParser: typeof DOMParserType }).DOMParser;
+  return parserClass;
+}
 
 /** Largest XML document we accept from a client (libvirt caps RPC strings at 4 MiB). */
 export const MAX_XML_BYTES = 4 * 1024 * 1024;
@@ -50,7 +61,7 @@ export function parseXmlRoot(kind: XmlKind, text: string, rootName: string | str
   let firstError: { line: number; message: string } | undefined;
   let doc;
   try {
-    doc = new DOMParser({
+    doc = new (domParser())({
       onError: (level: string, message: string, context?: unknown) => {
         if (level === 'warning') return;
         const loc = (context as { locator?: { lineNumber?: number } } | undefined)?.locator;
