@@ -165,8 +165,10 @@ def mode_serial(args):
     conn = libvirt.open(args.uri)
     fn, rpcs = make_op(conn, args.op, names_of(args))
     errors = Errors()
-    warm_end = time.perf_counter() + 1.0
-    for i in range(min(50, args.max)):  # warm-up, not measured: 50 calls or 1 s
+    # warm-up, not measured: --warm seconds (at most 5000 calls), so that every server is
+    # measured in its steady state (a JIT-compiled daemon needs a few thousand calls)
+    warm_end = time.perf_counter() + args.warm
+    for i in range(min(5000, args.max) if args.warm > 0 else 0):
         if time.perf_counter() > warm_end:
             break
         try:
@@ -291,6 +293,7 @@ def main():
     ap.add_argument("--names", type=int, default=100, help="domains named PREFIX000..")
     ap.add_argument("--prefix", default="vm-")
     ap.add_argument("--duration", type=float, default=2.0)
+    ap.add_argument("--warm", type=float, default=1.0, help="serial: seconds of unmeasured calls first")
     ap.add_argument("--max", type=int, default=1 << 62)
     ap.add_argument("--conns", type=int, default=1)
     ap.add_argument("--define", type=int, default=0, help="hold: define this many test-driver domains")

@@ -23,7 +23,7 @@ import {
   type SystemUnderTest,
 } from './servers.js';
 import { aggregate, evaluateTargets, ratioToA, renderMarkdown, renderSvg, type BenchReport } from './report.js';
-import { installPrerequisites, machineInfo, missingPrerequisites, projectRoot, sampleProc, sleep } from './util.js';
+import { installPrerequisites, machineInfo, missingPrerequisites, projectRoot, sampleProc, shebangNodeArgs, sleep } from './util.js';
 import * as W from './workloads.js';
 
 interface Opts {
@@ -45,6 +45,7 @@ interface Opts {
   cpuProf: boolean;
   allowMissing: boolean;
   slowSim: boolean;
+  nodeArgs?: string;
 }
 
 const ALL_WORKLOADS = ['serial', 'conc', 'churn', 'maas', 'burst', 'soak', 'flood'];
@@ -69,6 +70,7 @@ function parseArgs(argv: string[]): Opts {
     .option('--uri-path <p>', 'URI path clients use for B and C', '/system')
     .option('--start-serial-fraction <f>', 'share of a startvm that VirtualBox (here: the simulator) serialises across VMs; vboxsim only locks per VM, so 0', (v) => parseFloat(v), 0)
     .option('--cpu-prof', 'run B under node --cpu-prof (profiles in OUT/prof)', false)
+    .option('--node-args <flags>', "node flags for the vboxvirt daemons (default: the ones bin/vboxvirt.js's #! line gives)")
     .option('--slow-sim', 'C: run `node bin/vboxsim.js` (~100 ms of start-up) per VBoxManage call instead of the compiled fastsim client', false)
     .option('--allow-missing', 'a system that cannot start is reported, not a failure', false)
     .exitOverride();
@@ -96,6 +98,8 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  // the daemons run as an installed `vboxvirt` does: with the node flags of bin/vboxvirt.js's #! line
+  const daemonNodeArgs = o.nodeArgs !== undefined ? o.nodeArgs.split(/\s+/).filter(Boolean) : shebangNodeArgs(path.join(projRoot, 'bin', 'vboxvirt.js'));
   const quick = o.quick;
   const rounds = o.rounds ?? (quick ? 1 : 3);
   const ctx: W.BenchContext = {
@@ -145,6 +149,7 @@ async function main(): Promise<number> {
   const sysInfo: BenchReport['systems'] = [];
   const holders: Array<() => Promise<void>> = [];
   const rssIdle = new Map<string, number>();
+  const rssIdleRaw = new Map<string, number>();
   const measurements: W.Measurement[] = [];
   const dead = new Set<string>();
 
@@ -200,7 +205,7 @@ async function main(): Promise<number> {
                   cacheTtlMs: o.cacheTtl,
                   uriScheme: o.uriScheme,
                   uriPath: o.uriPath,
-                  extraNodeArgs: o.cpuProf && backend === 'sim' ? ['--cpu-prof', '--cpu-prof-dir', path.join(outDir, 'prof')] : [],
+                  extraNodeArgs: [...daemonNodeArgs, ...(o.cpuProf && backend === 'sim' ? ['--cpu-prof', '--cpu-prof-dir', path.join(outDir, 'prof')] : [])],
                   slowSim: o.slowSim,
                 });
                 const h = await startHolder(o.python, root, s.uri, 0, 0).catch(async (e: Error) => {
@@ -228,7 +233,10 @@ async function main(): Promise<number> {
     await sleep(1000);
     for (const s of systems) {
       try {
-        rssIdle.set(s.id, sampleProc(s.pid).rssKb);
+        // vboxvirt: after a full collection (its SIGUSR2 status); libvirtd has no GC: as is
+        const settled = s.settledMemory ? await s.settledMemory() : null;
+        rssIdle.set(s.id, settled?.rssKb ?? sampleProc(s.pid).rssKb);
+        rssIdleRaw.set(s.id, sampleProc(s.pid).rssKb);
       } catch {
         /* crash: noticed below */
       }
@@ -268,7 +276,7 @@ async function main(): Promise<number> {
     if (workloads.has('churn')) await interleave(rpcSystems, (s, r) => W.churn(ctx, s, r));
     if (workloads.has('burst')) await interleave(rpcSystems, (s, r) => W.burst(ctx, s, r));
     if (workloads.has('flood')) await interleave(rpcSystems, (s, r) => W.flood(ctx, s, r));
-    if (workloads.has('soak')) for (const s of alive(rpcSystems)) record(s, await W.soak(ctx, s, rssIdle.get(s.id) ?? null));
+    if (workloads.has('soak')) for (const s of alive(rpcSystems)) record(s, await W.soak(ctx, s, rssIdle.get(s.id) ?? null, rssIdleRaw.get(s.id) ?? null));
   } finally {
     for (const h of holders) await h().catch(() => undefined);
     for (const s of systems) await s.stop().catch(() => undefined);
@@ -303,6 +311,8 @@ async function main(): Promise<number> {
       cacheTtlMs: o.cacheTtl ?? null,
       profiles: profiles.map((p) => p.name),
       client: 'python3-libvirt threads (W1-W3, W6) and virsh processes (W4, W5, W6b)',
+      daemonNodeArgs: daemonNodeArgs.join(' '),
+      simulatorFrontEnd: o.slowSim ? 'node bin/vboxsim.js per call' : 'bench/fastsim (compiled client, one simulator process)',
     },
     systems: sysInfo,
     rows: rows.map((r) => { const { samples: _s, ...rest } = r; return { ...rest, ratioToA: r.system === 'A' ? 1 : ratioToA(rows, r) }; }),

@@ -44,6 +44,12 @@ export interface SystemUnderTest {
   simHome?: string;
   /** The simulator's invocation log (C; B when the in-process simulator writes one). */
   invocationLog?: string;
+  /**
+   * vboxvirt only: memory after a full garbage collection (SIGUSR2 → the daemon's
+   * `status` line), so that two samples compare what the daemon keeps rather than
+   * how much garbage it carried at the time. null when no status came within 5 s.
+   */
+  settledMemory?(): Promise<{ rssKb: number; heapUsedKb: number } | null>;
   /** Non-null once the server process has exited (a crash while measuring). */
   exitInfo(): string | null;
   stderrTail(): string;
@@ -340,6 +346,45 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
     errBuf.push(String(b));
     if (errBuf.length > 200) errBuf.splice(0, 100);
   });
+  // `status {json}` lines (SIGUSR2) go to whoever waits for the next one
+  const statusWaiters: Array<(r: { rssKb: number; heapUsedKb: number } | null) => void> = [];
+  let pending = '';
+  child.stdout!.on('data', (b) => {
+    pending += String(b);
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (!line.startsWith('status ')) continue;
+      let r: { rssKb: number; heapUsedKb: number } | null = null;
+      try {
+        const j = JSON.parse(line.slice(7)) as { memoryKb: { rss: number; heapUsed: number } };
+        r = { rssKb: j.memoryKb.rss, heapUsedKb: j.memoryKb.heapUsed };
+      } catch {
+        r = null;
+      }
+      for (const w of statusWaiters.splice(0)) w(r);
+    }
+  });
+  const settledMemory = (): Promise<{ rssKb: number; heapUsedKb: number } | null> =>
+    new Promise((resolve) => {
+      if (exit !== null) return resolve(null);
+      const t = setTimeout(() => {
+        const i = statusWaiters.indexOf(done);
+        if (i >= 0) statusWaiters.splice(i, 1);
+        resolve(null);
+      }, 5000);
+      const done = (r: { rssKb: number; heapUsedKb: number } | null): void => {
+        clearTimeout(t);
+        resolve(r);
+      };
+      statusWaiters.push(done);
+      try {
+        process.kill(child.pid!, 'SIGUSR2');
+      } catch {
+        done(null);
+      }
+    });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error('no "listening tcp" line within 20 s')), 20_000);
@@ -374,6 +419,7 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
     uri: `${o.uriScheme}://127.0.0.1:${port}${o.uriPath}`,
     simHome: o.simHome,
     invocationLog: log,
+    settledMemory,
     exitInfo: () => exit,
     stderrTail: () => tail(errBuf),
     stop: async () => {

@@ -201,3 +201,10 @@ export function installPrerequisites(root: string, log: (m: string) => void): st
     return `${script} failed: ${(e as Error).message}`;
   }
 }
+
+/** The node flags a script's `#!/usr/bin/env -S node --flag …` line gives (none for a plain `#!/usr/bin/env node`). */
+export function shebangNodeArgs(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\s*\S*env\s+(?:-S\s+)?node((?:\s+--?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+}

@@ -92,7 +92,7 @@ export async function serial(ctx: BenchContext, sys: SystemUnderTest, op: string
   try {
     if (pinned) pinServer(sys.pid, '0');
     const r = await runPyStep(python, ctx.root, [
-      'serial', '--uri', sys.uri, '--op', op, '--names', String(ctx.vms), '--duration', String(ctx.serialSeconds),
+      'serial', '--uri', sys.uri, '--op', op, '--names', String(ctx.vms), '--duration', String(ctx.serialSeconds), '--warm', String(Math.min(1, ctx.serialSeconds / 2)),
     ], ctx.serialSeconds * 1000 + 60_000, {
       beforeGo: () => void (before = safeSample(sys.pid)),
       afterDone: () => void (after = safeSample(sys.pid)),
@@ -342,12 +342,33 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
   return meas;
 }
 
-/** W6: 64 concurrent in-process clients for ctx.soakSeconds: errors, hangs, RSS and fds. */
-export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: number | null): Promise<Measurement> {
+/**
+ * W6: 64 concurrent clients for ctx.soakSeconds: errors, hangs, RSS and fds. Memory is
+ * compared at rest, after a full collection (vboxvirt's SIGUSR2 status; libvirtd as is):
+ * before the 64 connections and with them open and idle (per-connection cost), and under
+ * load at 45% and 95% of the soak (growth: the heap's capacity is the same in both, so a
+ * difference is what the daemon kept), never the garbage it carries at the moment of a sample.
+ */
+export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: number | null, rssIdleRawKb: number | null = null): Promise<Measurement> {
   const meas = m('soak', `${ctx.soakConns} clients × ${ctx.soakSeconds} s`, sys, 1);
+  const settled = async (): Promise<{ rssKb: number; heapUsedKb: number | null } | null> => {
+    const s = sys.settledMemory ? await sys.settledMemory() : null;
+    if (s) return s;
+    const p = safeSample(sys.pid);
+    return p ? { rssKb: p.rssKb, heapUsedKb: null } : null;
+  };
   const before = safeSample(sys.pid);
+  const beforeMem = await settled();
   let at64: ProcSample | null = null;
+  let at64Mem: { rssKb: number; heapUsedKb: number | null } | null = null;
   let end: ProcSample | null = null;
+  let endMem: { rssKb: number; heapUsedKb: number | null } | null = null;
+  // under load, after a full collection: early (45% of the soak, warmed up) and late (95%)
+  let earlyMem: Promise<{ rssKb: number; heapUsedKb: number | null } | null> = Promise.resolve(null);
+  let lateMem: Promise<{ rssKb: number; heapUsedKb: number | null } | null> = Promise.resolve(null);
+  const timers: NodeJS.Timeout[] = [];
+  const at = (fraction: number): Promise<{ rssKb: number; heapUsedKb: number | null } | null> =>
+    new Promise((resolve) => timers.push(setTimeout(() => void settled().then(resolve, () => resolve(null)), ctx.soakSeconds * 1000 * fraction)));
   const during: ProcSample[] = [];
   try {
     const r = await runPyStep(ctx.python, ctx.root, [
@@ -356,13 +377,20 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
       beforeGo: async () => {
         await sleep(300);
         at64 = safeSample(sys.pid);
+        at64Mem = await settled();
+        earlyMem = at(0.45);
+        lateMem = at(0.95);
       },
       tickMs: Math.max(250, Math.min(2000, (ctx.soakSeconds * 1000) / 40)),
       onTick: () => {
         const s = safeSample(sys.pid);
         if (s) during.push(s);
       },
-      afterDone: () => void (end = safeSample(sys.pid)),
+      afterDone: async () => {
+        end = safeSample(sys.pid);
+        await sleep(300); // replies in flight settle
+        endMem = await settled(); // the same 64 connections, still open, now idle
+      },
     });
     absorb(meas, r);
     meas.metrics.ops = r.ops ?? null;
@@ -373,29 +401,32 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
   } catch (e) {
     stepFailure(meas, e);
   }
+  for (const t of timers) clearTimeout(t);
+  const early = await earlyMem;
+  const late = await lateMem;
   await sleep(1000);
   const afterClose = safeSample(sys.pid);
-  // growth over the soak: median RSS of the last quarter vs the second quarter (after warm-up)
-  const q = Math.floor(during.length / 4);
-  const med = (xs: ProcSample[]): number | null => {
-    const v = sortedNums(xs.map((x) => x.rssKb));
-    return v.length ? v[Math.floor(v.length / 2)] : null;
-  };
-  const early = q > 0 ? med(during.slice(q, 2 * q)) : null;
-  const late = q > 0 ? med(during.slice(3 * q)) : null;
   const b = before as ProcSample | null;
   const a64 = at64 as ProcSample | null;
   const e = end as ProcSample | null;
+  const bm = beforeMem as { rssKb: number; heapUsedKb: number | null } | null;
+  const am = at64Mem as { rssKb: number; heapUsedKb: number | null } | null;
+  const em = endMem as { rssKb: number; heapUsedKb: number | null } | null;
+  const diff = (x: number | null | undefined, y: number | null | undefined): number | null => (x != null && y != null ? x - y : null);
   Object.assign(meas.metrics, {
     rss_idle_kb: rssIdleKb,
-    rss_before_kb: b?.rssKb ?? null,
-    rss_64_idle_kb: a64?.rssKb ?? null,
-    per_conn_kb: b && a64 ? (a64.rssKb - b.rssKb) / ctx.soakConns : null,
-    rss_soak_early_kb: early,
-    rss_soak_late_kb: late,
-    soak_growth_kb: early !== null && late !== null ? late - early : null,
+    rss_idle_raw_kb: rssIdleRawKb,
+    rss_before_kb: bm?.rssKb ?? null,
+    rss_64_idle_kb: am?.rssKb ?? null,
+    per_conn_kb: bm && am ? (am.rssKb - bm.rssKb) / ctx.soakConns : null,
+    heap_per_conn_kb: diff(am?.heapUsedKb, bm?.heapUsedKb) !== null ? diff(am?.heapUsedKb, bm?.heapUsedKb)! / ctx.soakConns : null,
+    rss_64_after_soak_kb: em?.rssKb ?? null,
+    rss_soak_early_kb: early?.rssKb ?? null,
+    rss_soak_late_kb: late?.rssKb ?? null,
+    soak_growth_kb: diff(late?.rssKb, early?.rssKb),
+    heap_soak_growth_kb: diff(late?.heapUsedKb, early?.heapUsedKb),
     rss_peak_kb: during.length ? Math.max(...during.map((x) => x.rssKb)) : null,
-    rss_end_kb: e?.rssKb ?? null,
+    rss_end_raw_kb: e?.rssKb ?? null,
     rss_after_close_kb: afterClose?.rssKb ?? null,
     fds_before: b?.fds ?? null,
     fds_64: a64?.fds ?? null,
