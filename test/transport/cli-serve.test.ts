@@ -11,7 +11,7 @@ import { createSimHost, type SimHost } from '../helpers/simhost.js';
 import { waitFor, type LongProcess } from '../helpers/proc.js';
 import { VBOXVIRT_BIN } from '../helpers/paths.js';
 import { clientEnv } from '../helpers/virsh.js';
-import { maasStateDir, sshClient, startServe, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
+import { maasStateDir, startServeWithSshClient, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
 
 let sim: SimHost;
 let dir: string;
@@ -19,6 +19,7 @@ let proc: LongProcess;
 let sshPort: number;
 let sock: string;
 let client: SshClientSetup;
+let stopServed: (() => Promise<void>) | undefined;
 let key: { priv: string; fingerprint: string };
 let auditFile: string;
 let policyFile: string;
@@ -42,19 +43,19 @@ beforeAll(async () => {
   }));
   auditFile = path.join(dir, 'audit.log');
   sock = path.join(dir, 'sock', 'libvirt-sock');
-  const served = await startServe([
+  const served = await startServeWithSshClient(state, [
     '--backend', 'sim', '--sim-home', sim.home,
     '--state-dir', state, '--listen-ssh', '127.0.0.1:0', '--listen-unix', sock,
     '--policy', policyFile, '--audit-log', auditFile, '--log-level', 'debug',
   ], { ...process.env, VBOX_USER_HOME: sim.home }, ['ssh', 'unix']);
+  stopServed = served.stop;
   proc = served.proc;
   sshPort = served.ports.ssh!;
-  client = await sshClient(sshPort, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
+  client = served.client;
 });
 
 afterAll(async () => {
-  await proc?.stop();
-  await client?.cleanup();
+  await stopServed?.();
   await sim?.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

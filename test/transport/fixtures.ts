@@ -237,6 +237,33 @@ export async function startServe(
 }
 
 /**
+ * `startServe` with a built-in SSH listener, plus an OpenSSH client set up to
+ * trust its host key (read from STATE). `stop()` stops the daemon and removes
+ * the client's files.
+ */
+export async function startServeWithSshClient(
+  state: string, args: readonly string[], childEnv: NodeJS.ProcessEnv, wait: readonly ServeListener[],
+): Promise<{ proc: LongProcess; ports: Partial<Record<'ssh' | 'tcp', number>>; client: SshClientSetup; stop(): Promise<void> }> {
+  const served = await startServe(args, childEnv, wait);
+  let client: SshClientSetup;
+  try {
+    client = await sshClient(served.ports.ssh!, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
+  } catch (e) {
+    await served.proc.stop();
+    throw e;
+  }
+  return {
+    proc: served.proc,
+    ports: served.ports,
+    client,
+    stop: async () => {
+      await served.proc.stop();
+      await client.cleanup();
+    },
+  };
+}
+
+/**
  * For a `describe` of refusals: a beforeAll records the daemon's accepted
  * count and the length of the simulator's invocation log; `assertNothingReached()`
  * then checks the daemon accepted nothing since, no VirtualBox change ran and

@@ -20,7 +20,7 @@ import { waitFor, type LongProcess } from '../helpers/proc.js';
 import { ROOT } from '../helpers/paths.js';
 import { clientEnv } from '../helpers/virsh.js';
 import { RawClient, decodeError, xdr, S_ERROR } from '../helpers/rpc.js';
-import { MUTATING, maasStateDir, sshClient, startServe, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
+import { MUTATING, maasStateDir, startServeWithSshClient, tmpDir, virshWith, type SshClientSetup } from './fixtures.js';
 
 let sim: SimHost;
 let dir: string;
@@ -29,6 +29,7 @@ let sshPort: number;
 let tcpPort: number;
 let sock: string;
 let client: SshClientSetup;
+let stopServed: (() => Promise<void>) | undefined;
 let key: { priv: string; fingerprint: string };
 let auditFile: string;
 let secretUuid: string;
@@ -65,21 +66,21 @@ beforeAll(async () => {
   }));
   auditFile = path.join(dir, 'audit.log');
   sock = path.join(dir, 'sock', 'libvirt-sock');
-  const served = await startServe([
+  const served = await startServeWithSshClient(state, [
     // real vboxsim processes (bin/vboxsim.js) so its invocation log (VBOXSIM_LOG) records every VBoxManage run
     '--backend', 'vboxmanage', '--vboxmanage', path.join(ROOT, 'bin', 'vboxsim.js'),
     '--state-dir', state, '--listen-ssh', '127.0.0.1:0', '--listen-tcp', '127.0.0.1:0', '--listen-unix', sock,
     '--policy', policyFile, '--audit-log', auditFile, '--log-level', 'warn',
   ], { ...process.env, VBOX_USER_HOME: sim.home, VBOXSIM_LOG: '1' }, ['unix', 'ssh', 'tcp']);
+  stopServed = served.stop;
   proc = served.proc;
   sshPort = served.ports.ssh!;
   tcpPort = served.ports.tcp!;
-  client = await sshClient(sshPort, await readFile(path.join(state, 'ssh_host_ed25519_key.pub'), 'utf8'));
+  client = served.client;
 });
 
 afterAll(async () => {
-  await proc?.stop();
-  await client?.cleanup();
+  await stopServed?.();
   await sim?.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../helpers/proc.js';
+import type { Daemon } from '../../src/daemon.js';
+import { TcpListener } from '../../src/transport/tcp.js';
 import type { VmInfo, NicInfo, StorageAttachmentInfo, StorageControllerInfo } from '../../src/vbox/types.js';
 
 let tmpRoot: string | undefined;
@@ -99,5 +101,17 @@ export function makeVm(over: Partial<VmInfo> = {}): VmInfo {
     storage: [att('SATA', 0, 0, '/vms/vm1/vm1.vdi')],
     raw: { acpi: 'on', ioapic: 'on', pae: 'off', rtcuseutc: 'on', vram: '16', monitorcount: '1', graphicscontroller: 'vmsvga' },
     ...over,
+  };
+}
+
+/** DAEMON served in-process over TCP on 127.0.0.1 (a port picked for it): the URI, and one stop for listener and daemon. */
+export async function serveOnTcp(daemon: Daemon): Promise<{ uri: string; stop(): Promise<void> }> {
+  const listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
+  return {
+    uri: `qemu+tcp://127.0.0.1:${listener.port}/system`,
+    stop: async () => {
+      await listener.close();
+      await daemon.close();
+    },
   };
 }

@@ -9,16 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Daemon } from '../../src/daemon.js';
-import { TcpListener } from '../../src/transport/tcp.js';
 import { createSimHost as createVBoxSimHost } from '../../src/vbox/index.js';
 import { createSimHost, type SimHost } from '../helpers/simhost.js';
 import { virsh, virshOk } from '../helpers/virsh.js';
 import { xpath } from '../helpers/xml.js';
-import { cleanupTmp, expectValid } from './helpers.js';
+import { cleanupTmp, serveOnTcp, expectValid } from './helpers.js';
 
 let sim: SimHost;
 let daemon: Daemon;
-let listener: TcpListener;
+let served: { uri: string; stop(): Promise<void> } | undefined;
 let uri: string;
 let work: string;
 let realFolder: string;
@@ -36,13 +35,12 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(realFolder, 'r0.img'), Buffer.alloc(4096));
   await sim.vbox(['storageattach', 'a1', '--storagectl', 'SATA', '--port', '2', '--device', '0', '--type', 'hdd', '--medium', path.join(realFolder, 'r0.img')]);
   daemon = new Daemon({ host: createVBoxSimHost({ home: sim.home, cacheTtlMs: 0 }), keepalive: false, storage: { defaultFolder: realFolder, stateDir } });
-  listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
-  uri = `qemu+tcp://127.0.0.1:${listener.port}/system`;
+  served = await serveOnTcp(daemon);
+  uri = served.uri;
 }, 60_000);
 
 afterAll(async () => {
-  await listener?.close();
-  await daemon?.close();
+  await served?.stop();
   await sim?.cleanup();
   if (work) fs.rmSync(work, { recursive: true, force: true });
   cleanupTmp();

@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Daemon } from '../../src/daemon.js';
-import { TcpListener } from '../../src/transport/tcp.js';
 import { createSimHost as createVBoxSimHost } from '../../src/vbox/index.js';
 import type { VBoxManageHost } from '../../src/vbox/index.js';
 import { storageHandlers } from '../../src/driver/storage/index.js';
@@ -20,12 +19,12 @@ import { virsh, virshOk } from '../helpers/virsh.js';
 import { xpath, xpathEach } from '../helpers/xml.js';
 import { run } from '../helpers/proc.js';
 import { SYSTEM_PYTHON } from '../helpers/paths.js';
-import { cleanupTmp, expectValid, rows } from './helpers.js';
+import { cleanupTmp, serveOnTcp, expectValid, rows } from './helpers.js';
 
 let sim: SimHost;
 let host: VBoxManageHost;
 let daemon: Daemon;
-let listener: TcpListener;
+let served: { uri: string; stop(): Promise<void> } | undefined;
 let uri: string;
 let work: string;
 let defaultPool: string;
@@ -77,13 +76,12 @@ beforeAll(async () => {
     storage: { defaultFolder: defaultPool, stateDir: path.join(work, 'state'), networkAliases: { maas: 'vboxnet0' } },
   });
   table = daemon.rpc.handlers;
-  listener = await TcpListener.listen(daemon, { host: '127.0.0.1', port: 0 });
-  uri = `qemu+tcp://127.0.0.1:${listener.port}/system`;
+  served = await serveOnTcp(daemon);
+  uri = served.uri;
 }, 60_000);
 
 afterAll(async () => {
-  await listener?.close();
-  await daemon?.close();
+  await served?.stop();
   await sim?.cleanup();
   if (work) fs.rmSync(work, { recursive: true, force: true });
   cleanupTmp();
