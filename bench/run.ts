@@ -114,6 +114,7 @@ async function main(): Promise<number> {
     burstVms: o.burst ?? (quick ? 2 : 20),
     soakSeconds: o.soakSeconds ?? (quick ? 2 : 180),
     soakConns: 64,
+    perConnConns: quick ? 32 : 256,
     floodClients: quick ? 8 : 64,
     floodPerClient: quick ? 2 : 5,
     log,

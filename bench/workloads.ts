@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { pool, runPyStep, runVirsh, StepError, type PyResult, type VirshResult } from './clients.js';
 import { logSize, readInvocations, vmName, vmOfInvocation, type SystemUnderTest } from './servers.js';
-import { percentile, sampleProc, sleep, sortedNums, type ProcSample } from './util.js';
+import { median, percentile, sampleProc, sleep, sortedNums, type ProcSample } from './util.js';
 
 export interface Measurement {
   workload: 'serial' | 'conc' | 'churn' | 'maas' | 'burst' | 'soak' | 'flood';
@@ -36,6 +36,8 @@ export interface BenchContext {
   burstVms: number;
   soakSeconds: number;
   soakConns: number;
+  /** Connections opened at once for the per-connection memory figure (W6). */
+  perConnConns: number;
   floodClients: number;
   floodPerClient: number;
   log: (msg: string) => void;
@@ -343,6 +345,46 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
 }
 
 /**
+ * Memory per idle connection: (settled memory with N more connections open − without) / N,
+ * each side the median of three samples after a full collection, on a daemon warmed by one
+ * unmeasured pass (the first connections pay first-use costs: code, caches). N = 256, so the
+ * ±1.5 MB that RSS still moves between collected samples is ±6 KB per connection, not ±23 KB.
+ */
+async function perConnection(ctx: BenchContext, sys: SystemUnderTest, meas: Measurement, n: number): Promise<{ rssKb: number | null; heapKb: number | null }> {
+  const sample = async (): Promise<{ rssKb: number | null; heapKb: number | null }> => {
+    const xs: Array<{ rssKb: number; heapUsedKb: number | null }> = [];
+    for (let i = 0; i < 3; i++) {
+      const s = sys.settledMemory ? await sys.settledMemory() : null;
+      const p = s ?? (() => {
+        const q = safeSample(sys.pid);
+        return q ? { rssKb: q.rssKb, heapUsedKb: null } : null;
+      })();
+      if (p) xs.push(p);
+    }
+    return { rssKb: median(xs.map((x) => x.rssKb)), heapKb: median(xs.map((x) => x.heapUsedKb)) };
+  };
+  let result: { rssKb: number | null; heapKb: number | null } = { rssKb: null, heapKb: null };
+  for (const measured of [false, true]) {
+    const before = await sample();
+    let after: { rssKb: number | null; heapKb: number | null } = { rssKb: null, heapKb: null };
+    try {
+      const r = await runPyStep(ctx.python, ctx.root, ['conc', '--uri', sys.uri, '--conns', String(n), '--names', String(ctx.vms), '--op', 'state', '--duration', '0.2'], 120_000, {
+        beforeGo: async () => {
+          after = await sample();
+        },
+      });
+      absorb(meas, r);
+    } catch (e) {
+      stepFailure(meas, e);
+      return result;
+    }
+    const per = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? (a - b) / n : null);
+    if (measured) result = { rssKb: per(after.rssKb, before.rssKb), heapKb: per(after.heapKb, before.heapKb) };
+  }
+  return result;
+}
+
+/**
  * W6: 64 concurrent clients for ctx.soakSeconds: errors, hangs, RSS and fds. Memory is
  * compared at rest, after a full collection (vboxvirt's SIGUSR2 status; libvirtd as is):
  * before the 64 connections and with them open and idle (per-connection cost), and under
@@ -351,6 +393,7 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
  */
 export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: number | null, rssIdleRawKb: number | null = null): Promise<Measurement> {
   const meas = m('soak', `${ctx.soakConns} clients × ${ctx.soakSeconds} s`, sys, 1);
+  const perConn = await perConnection(ctx, sys, meas, ctx.perConnConns);
   const settled = async (): Promise<{ rssKb: number; heapUsedKb: number | null } | null> => {
     const s = sys.settledMemory ? await sys.settledMemory() : null;
     if (s) return s;
@@ -418,8 +461,9 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
     rss_idle_raw_kb: rssIdleRawKb,
     rss_before_kb: bm?.rssKb ?? null,
     rss_64_idle_kb: am?.rssKb ?? null,
-    per_conn_kb: bm && am ? (am.rssKb - bm.rssKb) / ctx.soakConns : null,
-    heap_per_conn_kb: diff(am?.heapUsedKb, bm?.heapUsedKb) !== null ? diff(am?.heapUsedKb, bm?.heapUsedKb)! / ctx.soakConns : null,
+    per_conn_kb: perConn.rssKb,
+    heap_per_conn_kb: perConn.heapKb,
+    per_conn_64_kb: bm && am ? (am.rssKb - bm.rssKb) / ctx.soakConns : null,
     rss_64_after_soak_kb: em?.rssKb ?? null,
     rss_soak_early_kb: early?.rssKb ?? null,
     rss_soak_late_kb: late?.rssKb ?? null,
