@@ -344,6 +344,16 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
   return meas;
 }
 
+type SettledMemory = { rssKb: number; heapUsedKb: number | null };
+
+/** vboxvirt: memory after a full collection (its SIGUSR2 status); libvirtd (no GC): /proc as is. */
+async function settledMemory(sys: SystemUnderTest): Promise<SettledMemory | null> {
+  const s = sys.settledMemory ? await sys.settledMemory() : null;
+  if (s) return s;
+  const p = safeSample(sys.pid);
+  return p ? { rssKb: p.rssKb, heapUsedKb: null } : null;
+}
+
 /**
  * Memory per idle connection: (settled memory with N more connections open − without) / N,
  * each side the median of three samples after a full collection, on a daemon warmed by one
@@ -352,13 +362,9 @@ export async function burst(ctx: BenchContext, sys: SystemUnderTest, round: numb
  */
 async function perConnection(ctx: BenchContext, sys: SystemUnderTest, meas: Measurement, n: number): Promise<{ rssKb: number | null; heapKb: number | null }> {
   const sample = async (): Promise<{ rssKb: number | null; heapKb: number | null }> => {
-    const xs: Array<{ rssKb: number; heapUsedKb: number | null }> = [];
+    const xs: SettledMemory[] = [];
     for (let i = 0; i < 3; i++) {
-      const s = sys.settledMemory ? await sys.settledMemory() : null;
-      const p = s ?? (() => {
-        const q = safeSample(sys.pid);
-        return q ? { rssKb: q.rssKb, heapUsedKb: null } : null;
-      })();
+      const p = await settledMemory(sys);
       if (p) xs.push(p);
     }
     return { rssKb: median(xs.map((x) => x.rssKb)), heapKb: median(xs.map((x) => x.heapUsedKb)) };
@@ -394,23 +400,18 @@ async function perConnection(ctx: BenchContext, sys: SystemUnderTest, meas: Meas
 export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: number | null, rssIdleRawKb: number | null = null): Promise<Measurement> {
   const meas = m('soak', `${ctx.soakConns} clients × ${ctx.soakSeconds} s`, sys, 1);
   const perConn = await perConnection(ctx, sys, meas, ctx.perConnConns);
-  const settled = async (): Promise<{ rssKb: number; heapUsedKb: number | null } | null> => {
-    const s = sys.settledMemory ? await sys.settledMemory() : null;
-    if (s) return s;
-    const p = safeSample(sys.pid);
-    return p ? { rssKb: p.rssKb, heapUsedKb: null } : null;
-  };
+  const settled = () => settledMemory(sys);
   const before = safeSample(sys.pid);
   const beforeMem = await settled();
   let at64: ProcSample | null = null;
-  let at64Mem: { rssKb: number; heapUsedKb: number | null } | null = null;
+  let at64Mem: SettledMemory | null = null;
   let end: ProcSample | null = null;
-  let endMem: { rssKb: number; heapUsedKb: number | null } | null = null;
+  let endMem: SettledMemory | null = null;
   // under load, after a full collection: early (45% of the soak, warmed up) and late (95%)
-  let earlyMem: Promise<{ rssKb: number; heapUsedKb: number | null } | null> = Promise.resolve(null);
-  let lateMem: Promise<{ rssKb: number; heapUsedKb: number | null } | null> = Promise.resolve(null);
+  let earlyMem: Promise<SettledMemory | null> = Promise.resolve(null);
+  let lateMem: Promise<SettledMemory | null> = Promise.resolve(null);
   const timers: NodeJS.Timeout[] = [];
-  const at = (fraction: number): Promise<{ rssKb: number; heapUsedKb: number | null } | null> =>
+  const at = (fraction: number): Promise<SettledMemory | null> =>
     new Promise((resolve) => timers.push(setTimeout(() => void settled().then(resolve, () => resolve(null)), ctx.soakSeconds * 1000 * fraction)));
   const during: ProcSample[] = [];
   try {
@@ -452,9 +453,9 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
   const b = before as ProcSample | null;
   const a64 = at64 as ProcSample | null;
   const e = end as ProcSample | null;
-  const bm = beforeMem as { rssKb: number; heapUsedKb: number | null } | null;
-  const am = at64Mem as { rssKb: number; heapUsedKb: number | null } | null;
-  const em = endMem as { rssKb: number; heapUsedKb: number | null } | null;
+  const bm = beforeMem as SettledMemory | null;
+  const am = at64Mem as SettledMemory | null;
+  const em = endMem as SettledMemory | null;
   const diff = (x: number | null | undefined, y: number | null | undefined): number | null => (x != null && y != null ? x - y : null);
   Object.assign(meas.metrics, {
     rss_idle_kb: rssIdleKb,

@@ -601,33 +601,32 @@ export class VBoxDriver {
       const uuid = r.summary.uuid;
       // The common case (MAAS powering nodes on): the list shows the VM stopped, no
       // flag or pending change needs its exact state. The host then runs startvm with
-      // no showvminfo before or after (VBoxHost StartOptions.listedStopped) and falls
-      // back to the full path by itself when its list cannot vouch.
+      // no showvminfo before or after (VBoxHost StartOptions.listedStopped), marks its
+      // lists stale for this VM, and falls back to the full path by itself when its
+      // list cannot vouch.
       const mayHavePending = !!this.hooks.whenStopped && (!this.hooks.hasPending || this.hooks.hasPending(uuid));
       const plain = (flags & (START_FORCE_BOOT | START_PAUSED)) === 0 && !mayHavePending && !this.unsettled.has(uuid);
-      const last = this.lastAction.get(uuid);
-      if (plain && !isActiveState(r.summary.state) && r.summary.state !== 'saved' && last !== 'save') {
-        await this.host.startVm(uuid, ctx, { listedStopped: true }); // the host marked its lists stale for this VM
-        this.ids.release(uuid);
-        this.ids.assign(uuid);
-        this.setLastAction(uuid, 'start');
-        return { name: r.name, uuid, id: this.ids.idOf(uuid) ?? -1 };
+      let action: LastAction = 'start';
+      if (plain && !isActiveState(r.summary.state) && r.summary.state !== 'saved' && this.lastAction.get(uuid) !== 'save') {
+        await this.host.startVm(uuid, ctx, { listedStopped: true });
+      } else {
+        const m = await this.mappedState(r.summary, { fresh: true });
+        if (m.active) throw operationInvalid('domain is already running');
+        let restoring = m.managedSave;
+        if (restoring && (flags & START_FORCE_BOOT) !== 0) {
+          await this.host.discardState(uuid, ctx);
+          restoring = false;
+        }
+        if (!restoring) await this.runWhenStopped(uuid, ctx);
+        await this.host.startVm(uuid, ctx, { paused: (flags & START_PAUSED) !== 0 });
+        this.host.invalidate(uuid);
+        // started paused: recorded as our own pause, so GetState says paused without a showvminfo
+        action = (flags & START_PAUSED) !== 0 ? 'suspend' : restoring ? 'restore' : 'start';
       }
-      const m = await this.mappedState(r.summary, { fresh: true });
-      if (m.active) throw operationInvalid('domain is already running');
-      let restoring = m.managedSave;
-      if (restoring && (flags & START_FORCE_BOOT) !== 0) {
-        await this.host.discardState(r.summary.uuid, ctx);
-        restoring = false;
-      }
-      if (!restoring) await this.runWhenStopped(r.summary.uuid, ctx);
-      await this.host.startVm(r.summary.uuid, ctx, { paused: (flags & START_PAUSED) !== 0 });
-      this.host.invalidate(r.summary.uuid);
-      this.ids.release(r.summary.uuid);
-      this.ids.assign(r.summary.uuid);
-      // started paused: recorded as our own pause, so GetState says paused without a showvminfo
-      this.setLastAction(r.summary.uuid, (flags & START_PAUSED) !== 0 ? 'suspend' : restoring ? 'restore' : 'start');
-      return { name: r.name, uuid: r.summary.uuid, id: this.ids.idOf(r.summary.uuid) ?? -1 };
+      this.ids.release(uuid);
+      this.ids.assign(uuid);
+      this.setLastAction(uuid, action);
+      return { name: r.name, uuid, id: this.ids.idOf(uuid) ?? -1 };
     });
   }
 

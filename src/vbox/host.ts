@@ -492,19 +492,24 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     if (this.closed) throw new VBoxError('unavailable', 'the VirtualBox backend is closed');
   }
 
-  peekVms(): VmSummary[] | undefined {
+  /** The memoised `listVms()` answer for snapshot S, if its details are unchanged and unexpired. */
+  private memoFor(s: Snapshot, now: number): VmSummary[] | undefined {
     const memo = this.listMemo;
-    if (this.closed || !memo || memo.snap !== this.snap || !this.snapshotFresh(memo.snap, this.gen)) return undefined;
-    if (memo.detailsVersion !== this.details.version || Date.now() > memo.validUntil) return undefined;
-    return memo.vms;
+    return memo && memo.snap === s && memo.detailsVersion === this.details.version && now <= memo.validUntil ? memo.vms : undefined;
+  }
+
+  peekVms(): VmSummary[] | undefined {
+    const s = this.snap;
+    if (this.closed || !this.snapshotFresh(s, this.gen)) return undefined;
+    return this.memoFor(s, Date.now());
   }
 
   async listVms(): Promise<VmSummary[]> {
     this.checkOpen();
     const s = await this.snapshot();
     const now = Date.now();
-    const memo = this.listMemo;
-    if (memo && memo.snap === s && memo.detailsVersion === this.details.version && now <= memo.validUntil) return memo.vms;
+    const hit = this.memoFor(s, now);
+    if (hit) return hit;
     let validUntil = Infinity;
     const vms = s.vms.map((e): VmSummary => {
       const listedRunning = s.running.has(e.uuid);
@@ -584,13 +589,18 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   // -------------------------------------------------------------------------
   // changes
 
-  /** Drop what a change makes stale. */
-  private changed(uuid?: string): void {
+  /** The lists (and the details of UUID; of every VM when absent) are stale from now on. */
+  private markStale(uuid?: string): void {
     this.gen++;
     if (uuid) {
       this.details.delete(uuid);
       this.vmChangedGen.set(uuid, this.gen);
     } else this.allChangedGen = this.gen;
+  }
+
+  /** Drop what a change makes stale. */
+  private changed(uuid?: string): void {
+    this.markStale(uuid);
     this.hostInfoCache = null;
   }
 
@@ -1002,8 +1012,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
 
   invalidate(uuid?: string): void {
     if (uuid === undefined) {
-      this.gen++;
-      this.allChangedGen = this.gen;
+      this.markStale();
       this.details.clear();
       this.hostInfoCache = null;
       this.sysPropsCache = null;
@@ -1015,9 +1024,7 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
     } catch {
       return;
     }
-    this.details.delete(u);
-    this.gen++;
-    this.vmChangedGen.set(u, this.gen);
+    this.markStale(u);
   }
 
   async close(): Promise<void> {
