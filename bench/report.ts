@@ -98,8 +98,10 @@ export function evaluateTargets(rows: Row[], t: TargetInputs): TargetCheck[] {
   const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
 
   const aCpu = g('serial', 'state', 'A', 'cpu_us_per_rpc');
+  const nCpu = g('serial', 'state', 'N', 'cpu_us_per_rpc');
   out.push(check('cpu-per-call', 'server CPU per call B ≤ 0.5× A (serial lookup+state)', 'B', ratio(g('serial', 'state', 'B', 'cpu_us_per_rpc'), aCpu), '<=', 0.5, '×A',
-    `B ${fmt(g('serial', 'state', 'B', 'cpu_us_per_rpc'), 1)} µs/RPC, A ${fmt(aCpu, 1)} µs/RPC`));
+    `B ${fmt(g('serial', 'state', 'B', 'cpu_us_per_rpc'), 1)} µs/RPC, A ${fmt(aCpu, 1)} µs/RPC` +
+      (nCpu === null ? '' : `; Node floor N ${fmt(nCpu, 1)} µs/RPC = ${fmt(ratio(nCpu, aCpu), 2)}×A`)));
   out.push(check('one-conn-rate', 'one connection: B ≥ 1.0× A calls/s', 'B', ratio(g('serial', 'state', 'B', 'ops_per_s'), g('serial', 'state', 'A', 'ops_per_s')), '>=', 1.0, '×A',
     `B ${fmt(g('serial', 'state', 'B', 'ops_per_s'))} /s, A ${fmt(g('serial', 'state', 'A', 'ops_per_s'))} /s`));
   out.push(check('one-conn-p99', "one connection: B's p99 no worse than A's", 'B', g('serial', 'state', 'B', 'p99_us'), '<=', g('serial', 'state', 'A', 'p99_us'), 'µs', 'p99 of lookup+state, median over rounds'));
@@ -135,7 +137,7 @@ export function evaluateTargets(rows: Row[], t: TargetInputs): TargetCheck[] {
   return out;
 }
 
-const SYSTEM_ORDER = (s: string): number => (s === 'A' ? 0 : s === 'B' ? 1 : 2);
+const SYSTEM_ORDER = (s: string): number => (s === 'A' ? 0 : s === 'B' ? 1 : s === 'N' ? 3 : 2);
 
 const HEADLINE: Record<string, { key: string; higherIsBetter: boolean }> = {
   serial: { key: 'ops_per_s', higherIsBetter: true },

@@ -18,6 +18,7 @@ import {
   freezeBuild,
   seedSimHome,
   startLibvirtd,
+  startNodeFloor,
   startVboxvirt,
   type DelayProfile,
   type SystemUnderTest,
@@ -59,7 +60,7 @@ function parseArgs(argv: string[]): Opts {
     .option('--vms <n>', 'VMs every system holds (default 100, quick 10)', (v) => parseInt(v, 10))
     .option('--soak-seconds <s>', 'W6 soak duration (default 180, quick 2)', (v) => parseFloat(v))
     .option('--burst <n>', 'VMs started at once in W5 (default 20, quick 2)', (v) => parseInt(v, 10))
-    .option('--systems <list>', 'systems to measure', 'A,B,C')
+    .option('--systems <list>', 'systems to measure (N: the Node floor, W1 lookup+state only)', 'A,B,C,N')
     .option('--profiles <list>', 'C delay profiles', 'linux,macos,windows')
     .option('--workloads <list>', `workloads (${ALL_WORKLOADS.join(',')})`, ALL_WORKLOADS.join(','))
     .option('--no-pinned', 'skip the W1 variant with server and client pinned to CPU 0')
@@ -153,6 +154,7 @@ async function main(): Promise<number> {
   const rssIdleRaw = new Map<string, number>();
   const measurements: W.Measurement[] = [];
   const dead = new Set<string>();
+  let floor: SystemUnderTest | null = null;
 
   const unavailable = (id: string, label: string, reason: string): void => {
     sysInfo.push({ id, label, uri: '', available: false, reason });
@@ -228,9 +230,20 @@ async function main(): Promise<number> {
         await Promise.all(starts);
       }
     }
+    // N answers only W1's lookup+state: it is kept out of `systems`
+    if (wantSystems.has('N')) {
+      try {
+        floor = await startNodeFloor(root, daemonNodeArgs);
+        log(`N: Node floor pid ${floor.pid} on ${floor.uri}`);
+      } catch (e) {
+        unavailable('N', 'Node floor: bare net server, canned replies', (e as Error).message);
+      }
+    }
     const order = (s: SystemUnderTest): number => (s.kind === 'A' ? 0 : s.kind === 'B' ? 1 : 2 + profiles.findIndex((p) => p.name === s.profile?.name));
     systems.sort((a, b) => order(a) - order(b));
-    sysInfo.sort((a, b) => (a.id === 'A' ? -1 : b.id === 'A' ? 1 : a.id === 'B' ? -1 : b.id === 'B' ? 1 : 0));
+    if (floor) sysInfo.push({ id: floor.id, label: floor.label, uri: floor.uri, available: true });
+    const rank = (id: string): number => (id === 'A' ? 0 : id === 'B' ? 1 : id === 'N' ? 3 : 2);
+    sysInfo.sort((a, b) => rank(a.id) - rank(b.id));
     await sleep(1000);
     for (const s of systems) {
       try {
@@ -271,7 +284,10 @@ async function main(): Promise<number> {
     if (workloads.has('serial')) {
       const variants: Array<[string, boolean]> = [['state', false], ['list', false], ['dumpxml', false]];
       if (o.pinned && !quick) variants.push(['state', true], ['list', true], ['dumpxml', true]);
-      for (const [op, pinned] of variants) await interleave(rpcSystems, (s, r) => W.serial(ctx, s, op, pinned, r));
+      for (const [op, pinned] of variants) {
+        const list = op === 'state' && floor ? [...rpcSystems, floor] : rpcSystems;
+        await interleave(list, (s, r) => W.serial(ctx, s, op, pinned, r));
+      }
     }
     if (workloads.has('conc')) for (const n of [1, 4, 16, 64]) await interleave(rpcSystems, (s, r) => W.conc(ctx, s, n, r));
     if (workloads.has('churn')) await interleave(rpcSystems, (s, r) => W.churn(ctx, s, r));
@@ -281,6 +297,7 @@ async function main(): Promise<number> {
   } finally {
     for (const h of holders) await h().catch(() => undefined);
     for (const s of systems) await s.stop().catch(() => undefined);
+    await floor?.stop().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
 

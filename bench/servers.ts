@@ -5,6 +5,8 @@
  *   C  vboxvirt --backend vboxmanage driving vboxsim with a delay profile, through
  *      bench/fastsim (a compiled VBoxManage stand-in that starts in ~1 ms and hands its argv
  *      to one long-lived simulator process), or `node bin/vboxsim.js` per call with --slow-sim
+ *   N  the Node floor (bench/floor.ts): a bare `net` server answering W1's calls with canned
+ *      replies, measured in W1 only, to show what any Node server pays here per call
  * Every process started here is tracked and stopped by its PID (also on exit).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,7 +30,7 @@ export const PROFILES: Record<DelayProfile['name'], DelayProfile> = {
   windows: { name: 'windows', list: 1000, showvminfo: 500, startvm: 1000, controlvm: 500 },
 };
 
-export type SystemKind = 'A' | 'B' | 'C';
+export type SystemKind = 'A' | 'B' | 'C' | 'N';
 
 export interface SystemUnderTest {
   /** Row label: A, B, C-linux, C-macos, C-windows. */
@@ -95,7 +97,7 @@ function copyBuild(root: string, dest: string): void {
     const from = path.join(root, rel);
     if (existsSync(from)) cpSync(from, path.join(dest, rel), { recursive: true, filter: (f) => !f.endsWith('.map') });
   };
-  for (const rel of ['bin', 'dist/src', 'dist/protocol', 'bench/loadgen.py', 'bench/fastsim', 'package.json']) copy(rel);
+  for (const rel of ['bin', 'dist/src', 'dist/protocol', 'dist/bench/floor.js', 'bench/loadgen.py', 'bench/fastsim', 'package.json']) copy(rel);
   symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'));
 }
 
@@ -159,6 +161,48 @@ async function waitTcp(port: number, timeoutMs: number, alive: () => boolean): P
     await sleep(50);
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** N: bench/floor.ts under the same node flags as B (canned replies: the floor of any Node server). */
+export async function startNodeFloor(root: string, nodeArgs: string[]): Promise<SystemUnderTest> {
+  const script = path.join(root, 'dist', 'bench', 'floor.js');
+  if (!existsSync(script)) throw new Error(`${script} does not exist yet`);
+  const errBuf: string[] = [];
+  const child = trackedSpawn(process.execPath, [...nodeArgs, script, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exit: string | null = null;
+  child.once('exit', (code, sig) => (exit = `floor exited (code ${code}, signal ${sig})`));
+  child.once('error', (e) => (exit = `floor: ${e.message}`));
+  child.stderr!.on('data', (b) => errBuf.push(String(b)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error('no "listening tcp" line within 10 s')), 10_000);
+    child.stdout!.on('data', (b) => {
+      out += String(b);
+      const m = /listening tcp 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(t);
+      reject(new Error(exit ?? 'exited'));
+    });
+  }).catch(async (e: Error) => {
+    await stopChild(child);
+    throw new Error(`N (Node floor) did not start: ${e.message} ${tail(errBuf)}`);
+  });
+  return {
+    id: 'N',
+    kind: 'N',
+    label: 'Node floor: bare net server, canned replies (W1 lookup+state only)',
+    pid: child.pid!,
+    port,
+    uri: `qemu+tcp://127.0.0.1:${port}/system`,
+    exitInfo: () => exit,
+    stderrTail: () => tail(errBuf),
+    stop: () => stopChild(child),
+  };
 }
 
 /** A: a private libvirtd with only the built-in test driver (as ../shared/tools/run_libvirtd.sh does). */

@@ -22,9 +22,17 @@ export function fromWire(d: NonnullDomain): DomainRef {
   return { name: d.name, uuid: uuidFromBytes(d.uuid), id: d.id };
 }
 
+/**
+ * The session CONNECT_OPEN stored, as is (no per-call copy): for the
+ * synchronous lookups, which only read its access rules.
+ */
+function storedSession(ctx: CallContext): Session | undefined {
+  return ctx.connState.get(SESSION_KEY) as Session | undefined;
+}
+
 /** The driver's view of the connection a call arrived on. */
 export function sessionOf(ctx: CallContext): Session {
-  const s = ctx.connState.get(SESSION_KEY) as Session | undefined;
+  const s = storedSession(ctx);
   // fields copied one by one: a spread of the stored session costs more than the rest of a lookup
   if (s) return { uri: s.uri, readOnly: s.readOnly || ctx.readOnly, who: s.who, identity: s.identity, access: s.access, procedure: ctx.procName };
   return {
@@ -74,17 +82,15 @@ export function domainHandlers(driver: VBoxDriver, table = new HandlerTable()): 
     // lookups
     // lookup and state answer synchronously when the driver's view is current (no promise, no microtask)
     .on(Proc.DOMAIN_LOOKUP_BY_NAME, (a, ctx) => {
-      const s = sessionOf(ctx);
-      const d = driver.lookupByNameNow(a.name, s);
-      return d ? { dom: toWire(d) } : driver.lookupByName(a.name, s).then((r) => ({ dom: toWire(r) }));
+      const d = driver.lookupByNameNow(a.name, storedSession(ctx));
+      return d ? { dom: toWire(d) } : driver.lookupByName(a.name, sessionOf(ctx)).then((r) => ({ dom: toWire(r) }));
     })
     .on(Proc.DOMAIN_LOOKUP_BY_ID, async (a, ctx) => ({ dom: toWire(await driver.lookupById(a.id, sessionOf(ctx))) }))
     .on(Proc.DOMAIN_LOOKUP_BY_UUID, async (a, ctx) => ({ dom: toWire(await driver.lookupByUuid(uuidFromBytes(a.uuid), sessionOf(ctx))) }))
     // queries
     .on(Proc.DOMAIN_GET_STATE, (a, ctx) => {
-      const s = sessionOf(ctx);
       const d = dom(a.dom);
-      return driver.getStateNow(d, a.flags, s) ?? driver.getState(d, a.flags, s);
+      return driver.getStateNow(d, a.flags, storedSession(ctx)) ?? driver.getState(d, a.flags, sessionOf(ctx));
     })
     .on(Proc.DOMAIN_GET_INFO, async (a, ctx) => driver.getInfo(dom(a.dom), sessionOf(ctx)))
     .on(Proc.DOMAIN_GET_OS_TYPE, async (a, ctx) => ({ type: await driver.getOsType(dom(a.dom), sessionOf(ctx)) }))

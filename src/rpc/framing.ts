@@ -6,7 +6,7 @@
  * FramingError for that connection. `encodePacket` builds one packet.
  */
 import {
-  VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_MIN, type XdrType,
+  MessageType, VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_MIN, type XdrType,
 } from '../../protocol/index.js';
 import { compile, XdrWriter } from './xdr.js';
 
@@ -154,16 +154,28 @@ const packetWriter = new XdrWriter();
  * re-entrant-safe (the shared writer is reset per call and never yields).
  */
 export function encodePacket<T>(h: Header, desc: XdrType<T>, body: T): Buffer {
+  return encodeFields(h.prog, h.vers, h.proc, h.type, h.serial, h.status, desc, body);
+}
+
+/**
+ * The reply to `call` (same program, version, procedure and serial; type
+ * REPLY) with `status` and a body encoded with `desc`: no header object.
+ */
+export function encodeReply<T>(call: Header, status: number, desc: XdrType<T>, body: T): Buffer {
+  return encodeFields(call.prog, call.vers, call.proc, MessageType.REPLY, call.serial, status, desc, body);
+}
+
+function encodeFields<T>(prog: number, vers: number, proc: number, type: number, serial: number, status: number, desc: XdrType<T>, body: T): Buffer {
   const w = packetWriter.reset();
   w.ensure(HEADER_SIZE);
   const b = w.buf;
   b.writeUInt32BE(0, 0);
-  b.writeUInt32BE(h.prog >>> 0, 4);
-  b.writeUInt32BE(h.vers >>> 0, 8);
-  b.writeInt32BE(h.proc | 0, 12);
-  b.writeInt32BE(h.type | 0, 16);
-  b.writeUInt32BE(h.serial >>> 0, 20);
-  b.writeInt32BE(h.status | 0, 24);
+  b.writeUInt32BE(prog >>> 0, 4);
+  b.writeUInt32BE(vers >>> 0, 8);
+  b.writeInt32BE(proc | 0, 12);
+  b.writeInt32BE(type | 0, 16);
+  b.writeUInt32BE(serial >>> 0, 20);
+  b.writeInt32BE(status | 0, 24);
   w.pos = HEADER_SIZE;
   compile(desc).encode(w, body);
   if (w.pos > MAX_PACKET) {

@@ -87,13 +87,20 @@ test('results.json is valid and covers every workload for every system', () => {
   expect(rep.machine.cores).toBeGreaterThan(0);
   expect(rep.machine.libvirtd).toMatch(/libvirt/);
   const ids = rep.systems.map((s: { id: string }) => s.id);
-  expect(ids).toEqual(['A', 'B', 'C-linux', 'C-macos', 'C-windows']);
+  expect(ids).toEqual(['A', 'B', 'C-linux', 'C-macos', 'C-windows', 'N']);
   for (const s of rep.systems) expect(s.available).toBe(true);
   const has = (w: string, sys: string) => rep.rows.some((r: { workload: string; system: string }) => r.workload === w && r.system === sys);
   for (const sys of ['A', 'B', 'C-linux']) {
     for (const w of ['serial', 'conc', 'churn', 'maas', 'burst', 'soak', 'flood']) expect([w, sys, has(w, sys)]).toEqual([w, sys, true]);
   }
   for (const sys of ['C-macos', 'C-windows']) expect(has('maas', sys)).toBe(true);
+  // N, the Node floor, answers W1's lookup+state only, with its server CPU measured like B's
+  const floorRows = rep.rows.filter((r: { system: string }) => r.system === 'N');
+  expect(floorRows.map((r: { workload: string; variant: string }) => `${r.workload} ${r.variant}`)).toEqual(['serial state']);
+  expect(floorRows[0].errors).toBe(0);
+  expect(floorRows[0].metrics.ops).toBeGreaterThan(0);
+  expect(floorRows[0].metrics.cpu_us_per_rpc).toBeGreaterThan(0);
+  expect(rep.targets.find((t: { id: string }) => t.id === 'cpu-per-call').detail).toMatch(/Node floor N [\d.]+ µs\/RPC/);
   // the C rows of the MAAS poll count VBoxManage invocations from the simulator's log
   const poll = rep.rows.find((r: { workload: string; system: string }) => r.workload === 'maas' && r.system === 'C-linux');
   expect(typeof poll.metrics.inv_per_sweep).toBe('number');
