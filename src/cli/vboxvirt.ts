@@ -137,10 +137,20 @@ export async function serve(o: ServeOptions, logger: Logger, out: (line: string)
 function installSignals(running: Running, logger: Logger, stdoutFree = true): void {
   // status on demand: a log line, and (when stdout is not the --stdio connection) one
   // `status {json}` line on stdout, memory measured after a full collection
+  let reporting = false;
   process.on('SIGUSR2', () => {
-    const r = statusReport(running.daemon, { collect: true });
-    logger.info('status', { ...r });
-    if (stdoutFree) process.stdout.write(`status ${JSON.stringify(r)}\n`);
+    // one report at a time: a second signal during the collections is answered by this one
+    if (reporting) return;
+    reporting = true;
+    void statusReport(running.daemon, { collect: true })
+      .then((r) => {
+        logger.info('status', { ...r });
+        if (stdoutFree) process.stdout.write(`status ${JSON.stringify(r)}\n`);
+      })
+      .catch((e: Error) => logger.error(`status report failed: ${e.message}`))
+      .finally(() => {
+        reporting = false;
+      });
   });
   let count = 0;
   const onSignal = (sig: NodeJS.Signals) => {
