@@ -163,19 +163,11 @@ async function waitTcp(port: number, timeoutMs: number, alive: () => boolean): P
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
-/** N: bench/floor.ts under the same node flags as B (canned replies: the floor of any Node server). */
-export async function startNodeFloor(root: string, nodeArgs: string[]): Promise<SystemUnderTest> {
-  const script = path.join(root, 'dist', 'bench', 'floor.js');
-  if (!existsSync(script)) throw new Error(`${script} does not exist yet`);
-  const errBuf: string[] = [];
-  const child = trackedSpawn(process.execPath, [...nodeArgs, script, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let exit: string | null = null;
-  child.once('exit', (code, sig) => (exit = `floor exited (code ${code}, signal ${sig})`));
-  child.once('error', (e) => (exit = `floor: ${e.message}`));
-  child.stderr!.on('data', (b) => errBuf.push(String(b)));
-  const port = await new Promise<number>((resolve, reject) => {
+/** The port of the child's `listening tcp 127.0.0.1:PORT` stdout line (vboxvirt's and floor.js's). */
+function listeningPort(child: ChildProcess, timeoutMs: number, exitInfo: () => string | null): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     let out = '';
-    const t = setTimeout(() => reject(new Error('no "listening tcp" line within 10 s')), 10_000);
+    const t = setTimeout(() => reject(new Error(`no "listening tcp" line within ${timeoutMs / 1000} s`)), timeoutMs);
     child.stdout!.on('data', (b) => {
       out += String(b);
       const m = /listening tcp 127\.0\.0\.1:(\d+)/.exec(out);
@@ -186,9 +178,22 @@ export async function startNodeFloor(root: string, nodeArgs: string[]): Promise<
     });
     child.once('exit', () => {
       clearTimeout(t);
-      reject(new Error(exit ?? 'exited'));
+      reject(new Error(exitInfo() ?? 'exited'));
     });
-  }).catch(async (e: Error) => {
+  });
+}
+
+/** N: bench/floor.ts under the same node flags as B (canned replies: the floor of any Node server). */
+export async function startNodeFloor(root: string, nodeArgs: string[]): Promise<SystemUnderTest> {
+  const script = path.join(root, 'dist', 'bench', 'floor.js');
+  if (!existsSync(script)) throw new Error(`${script} does not exist yet`);
+  const errBuf: string[] = [];
+  const child = trackedSpawn(process.execPath, [...nodeArgs, script, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exit: string | null = null;
+  child.once('exit', (code, sig) => (exit = `floor exited (code ${code}, signal ${sig})`));
+  child.once('error', (e) => (exit = `floor: ${e.message}`));
+  child.stderr!.on('data', (b) => errBuf.push(String(b)));
+  const port = await listeningPort(child, 10_000, () => exit).catch(async (e: Error) => {
     await stopChild(child);
     throw new Error(`N (Node floor) did not start: ${e.message} ${tail(errBuf)}`);
   });
@@ -429,22 +434,7 @@ export async function startVboxvirt(id: string, o: VboxvirtOptions): Promise<Sys
         done(null);
       }
     });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error('no "listening tcp" line within 20 s')), 20_000);
-    child.stdout!.on('data', (b) => {
-      out += String(b);
-      const m = /listening tcp 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(exit ?? 'exited'));
-    });
-  }).catch(async (e: Error) => {
+  const port = await listeningPort(child, 20_000, () => exit).catch(async (e: Error) => {
     await stopChild(child);
     await fast?.stop();
     throw new Error(`${id} (vboxvirt --backend ${o.backend}) did not start: ${e.message}\n${tail(errBuf, 1500)}`);
