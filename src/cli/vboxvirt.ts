@@ -136,7 +136,7 @@ export async function serve(o: ServeOptions, logger: Logger, out: (line: string)
 
 function installSignals(running: Running, logger: Logger, stdoutFree = true): void {
   // status on demand: a log line, and (when stdout is not the --stdio connection) one
-  // `status {json}` line on stdout, memory measured after a full collection
+  // `status {json}` line on stdout, memory measured after settled collections (status.ts)
   let reporting = false;
   process.on('SIGUSR2', () => {
     // one report at a time: a second signal during the collections is answered by this one

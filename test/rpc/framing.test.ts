@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { MessageType, Proc, PROCEDURES, REMOTE_PROGRAM } from '../../protocol/index.js';
-import { FramingError, MAX_PACKET, PacketDecoder, encodeEmptyPacket, encodePacket, type Packet } from '../../src/rpc/framing.js';
+import { FramingError, MAX_PACKET, PacketDecoder, encodeEmptyPacket, encodePacket, encodeReply, type Packet } from '../../src/rpc/framing.js';
 import { capturePath, loadCapture, packetBytes, packets } from './captures.js';
 
 const stream = packets(loadCapture(capturePath('dominfo'))).map(packetBytes);
@@ -103,6 +103,15 @@ describe('encodePacket', () => {
     );
     // spec §1.1 example: LOOKUP_BY_NAME call
     expect(b.toString('hex')).toBe('00000024200080860000000100000017000000000000000600000000' + '0000000474657374');
+  });
+
+  test('encodeReply: program, version, procedure and serial of the call, type REPLY, the given status', () => {
+    const call = { prog: REMOTE_PROGRAM, vers: 1, proc: Proc.DOMAIN_GET_STATE, type: MessageType.CALL, serial: 0xfffffffe, status: 0 };
+    const def = PROCEDURES[Proc.DOMAIN_GET_STATE];
+    const b = encodeReply(call, 0, def.ret, { state: 5, reason: 2 });
+    // 28-byte header + two ints; serial kept unsigned
+    expect(b.toString('hex')).toBe('000000242000808600000001000000d400000001fffffffe00000000' + '0000000500000002');
+    expect(b).toEqual(encodePacket({ ...call, type: MessageType.REPLY }, def.ret, { state: 5, reason: 2 }));
   });
 
   test('empty packets are 28 bytes (keepalive PONG from the spec)', () => {
