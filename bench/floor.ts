@@ -86,15 +86,10 @@ function main(): void {
   const port = i > 0 ? Number(process.argv[i + 1]) : 0;
   const replies = templates();
   const srv = net.createServer((s) => serveFloor(s, replies));
+  // no signal handlers: the bench stops it with SIGTERM, whose default ends the process
   srv.listen(port, '127.0.0.1', () => {
     process.stdout.write(`listening tcp 127.0.0.1:${(srv.address() as net.AddressInfo).port}\n`);
   });
-  const stop = (): void => {
-    srv.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 main();

@@ -137,7 +137,8 @@ export function evaluateTargets(rows: Row[], t: TargetInputs): TargetCheck[] {
   return out;
 }
 
-const SYSTEM_ORDER = (s: string): number => (s === 'A' ? 0 : s === 'B' ? 1 : s === 'N' ? 3 : 2);
+/** Rows and system lists: A, B, the C profiles (in the order given), then N. */
+export const SYSTEM_ORDER = (s: string): number => (s === 'A' ? 0 : s === 'B' ? 1 : s === 'N' ? 3 : 2);
 
 const HEADLINE: Record<string, { key: string; higherIsBetter: boolean }> = {
   serial: { key: 'ops_per_s', higherIsBetter: true },

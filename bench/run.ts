@@ -23,7 +23,7 @@ import {
   type DelayProfile,
   type SystemUnderTest,
 } from './servers.js';
-import { aggregate, evaluateTargets, ratioToA, renderMarkdown, renderSvg, type BenchReport } from './report.js';
+import { SYSTEM_ORDER, aggregate, evaluateTargets, ratioToA, renderMarkdown, renderSvg, type BenchReport } from './report.js';
 import { installPrerequisites, machineInfo, missingPrerequisites, projectRoot, sampleProc, shebangNodeArgs, sleep } from './util.js';
 import * as W from './workloads.js';
 
@@ -242,8 +242,7 @@ async function main(): Promise<number> {
     const order = (s: SystemUnderTest): number => (s.kind === 'A' ? 0 : s.kind === 'B' ? 1 : 2 + profiles.findIndex((p) => p.name === s.profile?.name));
     systems.sort((a, b) => order(a) - order(b));
     if (floor) sysInfo.push({ id: floor.id, label: floor.label, uri: floor.uri, available: true });
-    const rank = (id: string): number => (id === 'A' ? 0 : id === 'B' ? 1 : id === 'N' ? 3 : 2);
-    sysInfo.sort((a, b) => rank(a.id) - rank(b.id));
+    sysInfo.sort((a, b) => SYSTEM_ORDER(a.id) - SYSTEM_ORDER(b.id));
     await sleep(1000);
     for (const s of systems) {
       try {
