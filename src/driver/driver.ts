@@ -267,6 +267,8 @@ const sleep = (ms: number, job: RebootJob): Promise<void> =>
 export class VBoxDriver {
   readonly log: Logger;
   private readonly ids = new IdTable();
+  /** getXmlDesc's live XML per details object (weak: gone with the details). */
+  private readonly liveXml = new WeakMap<VmInfo, { name: string; id: number | undefined; securityInfo: boolean; xml: string }>();
   private readonly lastAction = new Map<string, LastAction>();
   /**
    * VMs that left `list runningvms` while we knew them active, with only the
@@ -422,43 +424,52 @@ export class VBoxDriver {
     const { vms, names } = await this.snapshot(s);
     const out: DomainRef[] = [];
     const has = (bit: number) => (f & bit) !== 0;
-    // A filter group is active when one but not all of its bits are set… or any bit, for the state group.
-    const pair = (a: number, b: number, valueA: () => boolean | Promise<boolean>) => async () => {
-      if (has(a) === has(b)) return true;
-      const v = await valueA();
-      return has(a) ? v : !v;
-    };
     if (has(ListFlags.TRANSIENT) && !has(ListFlags.PERSISTENT)) return out;
     if (has(ListFlags.HAS_CHECKPOINT) && !has(ListFlags.NO_CHECKPOINT)) return out;
+    // The filter groups this call asks for, decided once: a group filters when one but not
+    // both of its bits are set (the state group: when any of its bits is). A plain listing
+    // (virsh list --all, MAAS's enlistment) has none and costs no await per VM.
+    type Probe = { details: () => Promise<VmInfo>; state: () => Promise<MappedState>; vm: VmSummary };
+    const checks: Array<(p: Probe) => boolean | Promise<boolean>> = [];
+    const group = (a: number, b: number, valueA: (p: Probe) => boolean | Promise<boolean>) => {
+      if (has(a) === has(b)) return;
+      const wantA = has(a);
+      checks.push(async (p) => (await valueA(p)) === wantA);
+    };
+    // list membership (runningvms = the online states) decides activity: no showvminfo needed
+    group(ListFlags.ACTIVE, ListFlags.INACTIVE, (p) => isActiveState(p.vm.state));
+    group(ListFlags.MANAGEDSAVE, ListFlags.NO_MANAGEDSAVE, async (p) => (await p.state()).managedSave);
+    group(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, async (p) => this.configView(await p.details()).autostart);
+    group(ListFlags.HAS_SNAPSHOT, ListFlags.NO_SNAPSHOT, async (p) => snapshotCount(await p.details()) > 0);
     const stateBits = f & (ListFlags.RUNNING | ListFlags.PAUSED | ListFlags.SHUTOFF | ListFlags.OTHER);
+    if (stateBits !== 0) {
+      checks.push(async (p) => {
+        const s = (await p.state()).state;
+        const bucket =
+          s === DomainState.RUNNING ? ListFlags.RUNNING
+          : s === DomainState.PAUSED ? ListFlags.PAUSED
+          : s === DomainState.SHUTOFF ? ListFlags.SHUTOFF
+          : ListFlags.OTHER;
+        return (stateBits & bucket) !== 0;
+      });
+    }
     for (const vm of vms) {
-      let info: VmInfo | undefined;
-      const details = async () => (info ??= await this.host.getVm(vm.uuid));
-      let mapped: MappedState | undefined;
-      const state = async () => (mapped ??= await this.mappedState(vm));
-      const checks = [
-        // list membership (runningvms = the online states) decides activity: no showvminfo needed
-        pair(ListFlags.ACTIVE, ListFlags.INACTIVE, () => isActiveState(vm.state)),
-        pair(ListFlags.MANAGEDSAVE, ListFlags.NO_MANAGEDSAVE, async () => (await state()).managedSave),
-        pair(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, async () => this.configView(await details()).autostart),
-        pair(ListFlags.HAS_SNAPSHOT, ListFlags.NO_SNAPSHOT, async () => snapshotCount(await details()) > 0),
-      ];
       let keep = true;
-      try {
-        for (const c of checks) if (!(await c())) { keep = false; break; }
-        if (keep && stateBits !== 0) {
-          const s = (await state()).state;
-          const bucket =
-            s === DomainState.RUNNING ? ListFlags.RUNNING
-            : s === DomainState.PAUSED ? ListFlags.PAUSED
-            : s === DomainState.SHUTOFF ? ListFlags.SHUTOFF
-            : ListFlags.OTHER;
-          keep = (stateBits & bucket) !== 0;
+      if (checks.length) {
+        let info: VmInfo | undefined;
+        let mapped: MappedState | undefined;
+        const probe: Probe = {
+          vm,
+          details: async () => (info ??= await this.host.getVm(vm.uuid)),
+          state: async () => (mapped ??= await this.mappedState(vm)),
+        };
+        try {
+          for (const c of checks) if (!(await c(probe))) { keep = false; break; }
+        } catch (err) {
+          // A VM unregistered between the list and its details: just not listed.
+          if (isNotFound(err)) continue;
+          throw fromVBoxError(err);
         }
-      } catch (err) {
-        // A VM unregistered between the list and its details: just not listed.
-        if (isNotFound(err)) continue;
-        throw fromVBoxError(err);
       }
       if (keep) out.push(this.ref(vm.uuid, names));
     }
@@ -578,13 +589,15 @@ export class VBoxDriver {
     const inactive = (flags & XML_INACTIVE) !== 0;
     const m = this.mapInfo(info);
     const id = m.active ? this.ids.idOf(r.summary.uuid) : undefined;
-    const shown = inactive ? this.configView(info) : info;
-    return renderDomainXml(shown, {
-      name: r.name,
-      id: inactive ? undefined : id,
-      inactive,
-      securityInfo: (flags & XML_SECURE) !== 0,
-    });
+    const securityInfo = (flags & XML_SECURE) !== 0;
+    if (inactive) return renderDomainXml(this.configView(info), { name: r.name, inactive, securityInfo });
+    // The live XML depends only on the details (a fresh object after every showvminfo,
+    // never modified), the libvirt name and the id: rendered once per details read.
+    const memo = this.liveXml.get(info);
+    if (memo && memo.name === r.name && memo.id === id && memo.securityInfo === securityInfo) return memo.xml;
+    const xml = renderDomainXml(info, { name: r.name, id, inactive, securityInfo });
+    this.liveXml.set(info, { name: r.name, id, securityInfo, xml });
+    return xml;
   }
 
   // ------------------------------------------------------------------------

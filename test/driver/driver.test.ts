@@ -227,6 +227,39 @@ describe('lifecycle', () => {
     expect(await f.driver.lookupById(started.id).catch((e: LibvirtError) => e.code)).toBe(42);
   });
 
+  test('the live XML follows the VM: the id comes and goes with each run, a change shows at once', async () => {
+    const alpha = await f.driver.lookupByName('alpha');
+    const off = await f.driver.getXmlDesc(alpha, 0);
+    expect(off.split('\n')[0]).toBe("<domain type='vbox'>");
+    expect(await f.driver.getXmlDesc(alpha, 0)).toBe(off);
+    const first = await f.driver.create(RW, alpha);
+    expect((await f.driver.getXmlDesc(first, 0)).split('\n')[0]).toBe(`<domain type='vbox' id='${first.id}'>`);
+    await f.driver.destroy(RW, first);
+    expect(await f.driver.getXmlDesc(alpha, 0)).toBe(off);
+    const second = await f.driver.create(RW, alpha);
+    expect(second.id).toBeGreaterThan(first.id);
+    expect((await f.driver.getXmlDesc(second, 0)).split('\n')[0]).toBe(`<domain type='vbox' id='${second.id}'>`);
+    await f.driver.destroy(RW, second);
+    await f.host.modifyVm(alpha.uuid, { memoryMB: 1536 }, { who: 'test' });
+    const changed = await f.driver.getXmlDesc(alpha, 0);
+    expect(changed).toContain(`<memory unit='KiB'>${1536 * 1024}</memory>`);
+    expect(changed).not.toContain(`<memory unit='KiB'>${1024 * 1024}</memory>`);
+  });
+
+  test('the live XML follows the name: an alias becomes the real name once its twin is gone', async () => {
+    const ctx = { who: 'test' };
+    const one = await f.host.createVm({ name: 'twin', osType: 'Ubuntu_64' }, ctx);
+    const two = await f.host.createVm({ name: 'twin-to-be', osType: 'Ubuntu_64' }, ctx);
+    await f.host.modifyVm(two, { name: 'twin' }, ctx);
+    const ref = await f.driver.lookupByUuid(two);
+    expect(ref.name).toBe(`twin-${two.slice(0, 8)}`);
+    expect(await f.driver.getXmlDesc(ref, 0)).toContain(`<name>twin-${two.slice(0, 8)}</name>`);
+    await f.host.unregisterVm(one, ctx, { deleteFiles: true });
+    const xml = await f.driver.getXmlDesc(ref, 0);
+    expect(xml).toContain('<name>twin</name>');
+    expect(xml).not.toContain('<title>');
+  });
+
   test('start --paused, suspend/resume with reasons', async () => {
     const alpha = await f.driver.lookupByName('alpha');
     const p = await f.driver.create(RW, alpha, 1);

@@ -4,13 +4,21 @@
  * our XML with lxml from a str, which rejects an encoding declaration).
  */
 
+// Most values (names, numbers, paths, MACs) need no escaping: one test, no copies.
+// eslint-disable-next-line no-control-regex
+const TEXT_SPECIAL = /[&<>\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+// eslint-disable-next-line no-control-regex
+const ATTR_SPECIAL = /[&<>'"\u0000-\u001F\uFFFE\uFFFF]/;
+
 /** Escape text content. */
 export function escapeText(s: string): string {
+  if (!TEXT_SPECIAL.test(s)) return s;
   return stripInvalidXmlChars(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Escape an attribute value for single quotes. */
 export function escapeAttr(s: string): string {
+  if (!ATTR_SPECIAL.test(s)) return s;
   return stripInvalidXmlChars(s)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -33,9 +41,10 @@ export type Attrs = Record<string, string | number | undefined | null | false>;
 function attrString(attrs?: Attrs): string {
   if (!attrs) return '';
   let out = '';
-  for (const [k, v] of Object.entries(attrs)) {
+  for (const k in attrs) {
+    const v = attrs[k];
     if (v === undefined || v === null || v === false) continue;
-    out += ` ${k}='${escapeAttr(String(v))}'`;
+    out += ` ${k}='${typeof v === 'number' ? v : escapeAttr(v)}'`;
   }
   return out;
 }
