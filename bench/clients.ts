@@ -34,6 +34,8 @@ export interface PyStepHooks {
   tickMs?: number;
   /** Called as soon as the child reports "done" (sample the server here). */
   afterDone?: (done: PyResult) => void | Promise<void>;
+  /** Called at each rest between load phases (`--phases`); the child resumes when it returns. */
+  onRest?: (rest: PyResult) => void | Promise<void>;
 }
 
 export class StepError extends Error {
@@ -103,7 +105,17 @@ export async function runPyStep(
     const ready = await next('ready', 120_000);
     await hooks.beforeGo?.(ready);
     child.stdin!.write('go\n');
-    const done = await next('done', deadlineMs);
+    // the deadline counts load only: the parent's own time at rests is not the child's
+    let left = deadlineMs;
+    let since = Date.now();
+    let done = await next('done', left);
+    while (done.event === 'rest') {
+      left -= Date.now() - since;
+      await hooks.onRest?.(done);
+      child.stdin!.write('resume\n');
+      since = Date.now();
+      done = await next('done', Math.max(0, left));
+    }
     await hooks.afterDone?.(done);
     child.stdin!.write('close\n');
     child.stdin!.end();

@@ -7,6 +7,9 @@ under test, as the anchors in ../shared/spec/performance.md were measured.
 Protocol with the parent (one JSON object per line):
   child  -> {"event":"ready", ...}   connections are open, nothing measured yet
   parent -> "go"                     the parent has sampled the server's /proc stats
+  child  -> {"event":"rest", ...}    (--phases P > 1, after each phase but the last) every call has
+                                     returned; the connections are open and idle
+  parent -> "resume"                 the next load phase starts
   child  -> {"event":"done", ...}    the measured window is over (connections still open)
   parent -> "close" (or EOF)         the child closes its connections and exits
 
@@ -217,25 +220,36 @@ def mode_conc(args, soak=False):
     if not wait_line("go"):
         return
     lats = [[] for _ in conns]
-    start_evt = threading.Event()
-    deadline = [0]
-
-    def worker(k):
-        start_evt.wait()
-        closed_loop(fns[k][0], deadline[0], 1 << 62, lats[k], errors, k * 7)
-
-    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(len(conns))]
-    for t in threads:
-        t.start()
-    t0 = time.perf_counter_ns()
-    deadline[0] = t0 + int(args.duration * 1e9)
-    start_evt.set()
+    phases = max(1, args.phases)
+    wall = 0.0
     stuck = 0
-    for t in threads:
-        t.join(timeout=max(0.0, (deadline[0] - time.perf_counter_ns()) / 1e9) + HANG_US / 1e6 + 5)
-        if t.is_alive():
-            stuck += 1
-    wall = (time.perf_counter_ns() - t0) / 1e9
+    for phase in range(phases):
+        if phase > 0:
+            # a rest between load phases: every worker has returned, the connections stay
+            # open and idle while the parent samples the server
+            emit({"event": "rest", "phase": phase})
+            if not wait_line("resume"):
+                return
+        start_evt = threading.Event()
+        deadline = [0]
+
+        def worker(k, start_evt=start_evt, deadline=deadline):
+            start_evt.wait()
+            closed_loop(fns[k][0], deadline[0], 1 << 62, lats[k], errors, k * 7 + len(lats[k]))
+
+        threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(len(conns))]
+        for t in threads:
+            t.start()
+        t0 = time.perf_counter_ns()
+        deadline[0] = t0 + int(args.duration / phases * 1e9)
+        start_evt.set()
+        for t in threads:
+            t.join(timeout=max(0.0, (deadline[0] - time.perf_counter_ns()) / 1e9) + HANG_US / 1e6 + 5)
+            if t.is_alive():
+                stuck += 1
+        wall += (time.perf_counter_ns() - t0) / 1e9
+        if stuck:
+            break
     all_lat = [x for l in lats for x in l]
     res = {"event": "done", "conns": len(conns), "ops": len(all_lat), "rpcs_per_op": fns[0][1] if fns else 0,
            "wall_s": wall, "ops_per_s": len(all_lat) / wall if wall > 0 else 0, "stuck_threads": stuck}
@@ -296,6 +310,8 @@ def main():
     ap.add_argument("--warm", type=float, default=1.0, help="serial: seconds of unmeasured calls first")
     ap.add_argument("--max", type=int, default=1 << 62)
     ap.add_argument("--conns", type=int, default=1)
+    ap.add_argument("--phases", type=int, default=1, help="conc/soak: split the duration into this many load phases, "
+                    "with a rest between them (child: {\"event\":\"rest\"}, parent: \"resume\")")
     ap.add_argument("--define", type=int, default=0, help="hold: define this many test-driver domains")
     ap.add_argument("--start-every", type=int, default=0, help="hold: start every k-th defined domain")
     args = ap.parse_args()

@@ -392,11 +392,17 @@ async function perConnection(ctx: BenchContext, sys: SystemUnderTest, meas: Meas
 
 /**
  * W6: 64 concurrent clients for ctx.soakSeconds: errors, hangs, RSS and fds. Memory is
- * compared at rest, after a full collection (vboxvirt's SIGUSR2 status; libvirtd as is):
- * before the 64 connections and with them open and idle (per-connection cost), and under
- * load at 45% and 95% of the soak (growth: the heap's capacity is the same in both, so a
- * difference is what the daemon kept), never the garbage it carries at the moment of a sample.
+ * compared at rest, after a full collection (vboxvirt's SIGUSR2 status; libvirtd as is),
+ * with the same 64 connections open and idle: before the load (per-connection cost), at
+ * the rests between the soak's SOAK_PHASES load phases, and after the last. Samples under
+ * load carry the reads in flight and spread ±0.5 MB; at rest they repeat to the KB within a
+ * rest but still step ±0.3 MB from one rest to the next (the malloc arenas of V8's compiler
+ * and GC threads), so growth compares medians of three rests: the last three (6/8, 7/8 and
+ * the end) − the three around halfway (3/8, 4/8, 5/8), when the daemon is warm. The whole
+ * soak's figure (the last three − before the load) is printed beside it.
  */
+export const SOAK_PHASES = 8;
+
 export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: number | null, rssIdleRawKb: number | null = null): Promise<Measurement> {
   const meas = m('soak', `${ctx.soakConns} clients × ${ctx.soakSeconds} s`, sys, 1);
   const perConn = await perConnection(ctx, sys, meas, ctx.perConnConns);
@@ -407,32 +413,30 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
   let at64Mem: SettledMemory | null = null;
   let end: ProcSample | null = null;
   let endMem: SettledMemory | null = null;
-  // under load, after a full collection: early (45% of the soak, warmed up) and late (95%)
-  let earlyMem: Promise<SettledMemory | null> = Promise.resolve(null);
-  let lateMem: Promise<SettledMemory | null> = Promise.resolve(null);
-  const timers: NodeJS.Timeout[] = [];
-  const at = (fraction: number): Promise<SettledMemory | null> =>
-    new Promise((resolve) => timers.push(setTimeout(() => void settled().then(resolve, () => resolve(null)), ctx.soakSeconds * 1000 * fraction)));
+  const rests: Array<SettledMemory | null> = [];
   const during: ProcSample[] = [];
   try {
     const r = await runPyStep(ctx.python, ctx.root, [
       'soak', '--uri', sys.uri, '--conns', String(ctx.soakConns), '--names', String(ctx.vms), '--duration', String(ctx.soakSeconds),
+      '--phases', String(SOAK_PHASES),
     ], ctx.soakSeconds * 1000 + 90_000, {
       beforeGo: async () => {
         await sleep(300);
         at64 = safeSample(sys.pid);
         at64Mem = await settled();
-        earlyMem = at(0.45);
-        lateMem = at(0.95);
       },
       tickMs: Math.max(250, Math.min(2000, (ctx.soakSeconds * 1000) / 40)),
       onTick: () => {
         const s = safeSample(sys.pid);
         if (s) during.push(s);
       },
+      onRest: async () => {
+        await sleep(300); // replies in flight settle
+        rests.push(await settled());
+      },
       afterDone: async () => {
         end = safeSample(sys.pid);
-        await sleep(300); // replies in flight settle
+        await sleep(300);
         endMem = await settled(); // the same 64 connections, still open, now idle
       },
     });
@@ -445,9 +449,6 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
   } catch (e) {
     stepFailure(meas, e);
   }
-  for (const t of timers) clearTimeout(t);
-  const early = await earlyMem;
-  const late = await lateMem;
   await sleep(1000);
   const afterClose = safeSample(sys.pid);
   const b = before as ProcSample | null;
@@ -456,7 +457,17 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
   const bm = beforeMem as SettledMemory | null;
   const am = at64Mem as SettledMemory | null;
   const em = endMem as SettledMemory | null;
+  // medians of three rests: around halfway (after phases 3, 4, 5) and at the end (6, 7, and the end itself)
+  const complete = rests.length === SOAK_PHASES - 1 && rests.every((x) => x !== null) && em !== null;
+  const med3 = (xs: Array<SettledMemory | null>, k: 'rssKb' | 'heapUsedKb'): number | null => (complete ? median(xs.map((x) => x![k])) : null);
+  const halfRests = rests.slice(2, 5);
+  const endRests = [...rests.slice(5), em];
   const diff = (x: number | null | undefined, y: number | null | undefined): number | null => (x != null && y != null ? x - y : null);
+  // at rest, 64 connections idle, between the load phases (rss_64_idle_kb before them, rss_64_after_soak_kb after)
+  rests.forEach((x, i) => {
+    meas.metrics[`rss_soak_rest${i + 1}_kb`] = x?.rssKb ?? null;
+    meas.metrics[`heap_soak_rest${i + 1}_kb`] = x?.heapUsedKb ?? null;
+  });
   Object.assign(meas.metrics, {
     rss_idle_kb: rssIdleKb,
     rss_idle_raw_kb: rssIdleRawKb,
@@ -466,10 +477,12 @@ export async function soak(ctx: BenchContext, sys: SystemUnderTest, rssIdleKb: n
     heap_per_conn_kb: perConn.heapKb,
     per_conn_64_kb: bm && am ? (am.rssKb - bm.rssKb) / ctx.soakConns : null,
     rss_64_after_soak_kb: em?.rssKb ?? null,
-    rss_soak_early_kb: early?.rssKb ?? null,
-    rss_soak_late_kb: late?.rssKb ?? null,
-    soak_growth_kb: diff(late?.rssKb, early?.rssKb),
-    heap_soak_growth_kb: diff(late?.heapUsedKb, early?.heapUsedKb),
+    heap_64_idle_kb: am?.heapUsedKb ?? null,
+    heap_64_after_soak_kb: em?.heapUsedKb ?? null,
+    soak_growth_kb: diff(med3(endRests, 'rssKb'), med3(halfRests, 'rssKb')),
+    heap_soak_growth_kb: diff(med3(endRests, 'heapUsedKb'), med3(halfRests, 'heapUsedKb')),
+    soak_growth_whole_kb: diff(med3(endRests, 'rssKb'), am?.rssKb),
+    heap_soak_growth_whole_kb: diff(med3(endRests, 'heapUsedKb'), am?.heapUsedKb),
     rss_peak_kb: during.length ? Math.max(...during.map((x) => x.rssKb)) : null,
     rss_end_raw_kb: e?.rssKb ?? null,
     rss_after_close_kb: afterClose?.rssKb ?? null,

@@ -104,6 +104,12 @@ test('results.json is valid and covers every workload for every system', () => {
   // the C rows of the MAAS poll count VBoxManage invocations from the simulator's log
   const poll = rep.rows.find((r: { workload: string; system: string }) => r.workload === 'maas' && r.system === 'C-linux');
   expect(typeof poll.metrics.inv_per_sweep).toBe('number');
+  // the soak rests 7 times between its 8 load phases; memory is read at each rest
+  const soakB = rep.rows.find((r: { workload: string; system: string }) => r.workload === 'soak' && r.system === 'B');
+  for (let i = 1; i <= 7; i++) expect([i, typeof soakB.metrics[`rss_soak_rest${i}_kb`]]).toEqual([i, 'number']);
+  expect(soakB.metrics[`rss_soak_rest8_kb`]).toBeUndefined();
+  expect(typeof soakB.metrics.soak_growth_kb).toBe('number');
+  expect(rep.targets.find((t: { id: string }) => t.id === 'rss-soak').detail).toMatch(/at rest [\d,]+( → [\d,]+){8} KB/);
   expect(rep.targets.length).toBeGreaterThanOrEqual(10);
   expect(rep.ok).toBe(true);
   expect(rep.failures).toEqual([]);
