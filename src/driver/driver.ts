@@ -430,7 +430,7 @@ export class VBoxDriver {
     // both of its bits are set (the state group: when any of its bits is). A plain listing
     // (virsh list --all, MAAS's enlistment) has none and costs no await per VM.
     type Probe = { details: () => Promise<VmInfo>; state: () => Promise<MappedState>; vm: VmSummary };
-    const checks: Array<(p: Probe) => boolean | Promise<boolean>> = [];
+    const checks: Array<(p: Probe) => Promise<boolean>> = [];
     const group = (a: number, b: number, valueA: (p: Probe) => boolean | Promise<boolean>) => {
       if (has(a) === has(b)) return;
       const wantA = has(a);
