@@ -18,10 +18,16 @@ Modes:
   serial  one connection, one op in a closed loop
   conc    N connections, one thread each, closed loop
   churn   open + (virsh-like prologue) + close in a loop; the parent holds another connection
+  paired  one connection to each of several servers (--uri and --pid once per server, same order),
+          lookup+state in blocks of --block calls, alternating between the servers --cycles
+          times (each cycle in a rotated order); every server's CPU is read around each of its
+          blocks from /proc/PID/task/*/schedstat (ns), so that all servers are measured under
+          the same machine conditions, minutes of drift cancelled block by block
   soak    N connections, closed loop over a mix of ops, for a long time
 """
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -259,7 +265,6 @@ def mode_conc(args, soak=False):
     emit(res)
     if stuck:
         # os._exit: stuck threads hold libvirt calls that will never return
-        import os
         os._exit(4)
     wait_line("close")
     for c in conns:
@@ -267,6 +272,76 @@ def mode_conc(args, soak=False):
             c.close()
         except libvirt.libvirtError:
             pass
+
+
+def cpu_ns(pid):
+    """Time on CPU of every thread of PID so far, in ns (schedstat: exact, not tick-sampled)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended between listdir and open
+    return total
+
+
+def mode_paired(args):
+    if len(args.uri) != len(args.pid or []):
+        raise SystemExit("paired: give --pid once per --uri")
+    names = names_of(args)
+    servers = []  # (conn, fn, errors) per server
+    rpcs = 2
+    for uri in args.uri:
+        conn = libvirt.open(uri)
+        fn, rpcs = make_op(conn, "state", names)
+        servers.append((conn, fn, Errors()))
+    # warm-up per server, not measured (as in serial)
+    for _conn, fn, errors in servers:
+        warm_end = time.perf_counter() + args.warm
+        i = 0
+        while i < 5000 and time.perf_counter() < warm_end:
+            try:
+                fn(i)
+            except libvirt.libvirtError as e:
+                errors.add(str(e))
+            i += 1
+    time.sleep(0.5)  # what the warm-up left for later (a collection) is done before the window
+    emit({"event": "ready"})
+    if not wait_line("go"):
+        return
+    start = [cpu_ns(pid) for pid in args.pid]
+    k = len(servers)
+    blocks = [[] for _ in range(k)]  # per server: [cpu_ns, calls, wall_ns] per block
+    offset = 0
+    for c in range(args.cycles):
+        for j in range(k):
+            s = (c + j) % k  # rotated: every server takes every position in a cycle equally often
+            _conn, fn, errors = servers[s]
+            pid = args.pid[s]
+            c0 = cpu_ns(pid)
+            t0 = time.perf_counter_ns()
+            for i in range(offset, offset + args.block):
+                t1 = time.perf_counter_ns()
+                try:
+                    fn(i)
+                except libvirt.libvirtError as e:
+                    errors.add(str(e))
+                if (time.perf_counter_ns() - t1) // 1000 > HANG_US:
+                    errors.hang()
+            wall = time.perf_counter_ns() - t0
+            blocks[s].append([cpu_ns(pid) - c0, args.block, wall])
+        offset += args.block
+    # the whole window too: work a server put off until after its block (a concurrent
+    # collection, a sweep in idle time) falls in no block but is part of its cost
+    time.sleep(0.5)
+    total = [cpu_ns(pid) - c0 for pid, c0 in zip(args.pid, start)]
+    emit({"event": "done", "rpcs_per_op": rpcs, "blocks": blocks, "window_cpu_ns": total,
+          "per_server": [errors.json() for _c, _f, errors in servers],
+          "errors": sum(e.count for _c, _f, e in servers), "hangs": sum(e.hangs for _c, _f, e in servers)})
+    wait_line("close")
+    for conn, _fn, _errors in servers:
+        conn.close()
 
 
 def mode_churn(args):
@@ -301,8 +376,11 @@ def mode_churn(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["hold", "serial", "conc", "churn", "soak"])
-    ap.add_argument("--uri", required=True)
+    ap.add_argument("mode", choices=["hold", "serial", "conc", "churn", "soak", "paired"])
+    ap.add_argument("--uri", required=True, action="append", help="paired: once per server; other modes: once")
+    ap.add_argument("--pid", type=int, action="append", help="paired: the server's pid, once per --uri")
+    ap.add_argument("--block", type=int, default=1000, help="paired: lookup+state calls per block")
+    ap.add_argument("--cycles", type=int, default=16, help="paired: blocks per server")
     ap.add_argument("--op", default="state")
     ap.add_argument("--names", type=int, default=100, help="domains named PREFIX000..")
     ap.add_argument("--prefix", default="vm-")
@@ -315,6 +393,10 @@ def main():
     ap.add_argument("--define", type=int, default=0, help="hold: define this many test-driver domains")
     ap.add_argument("--start-every", type=int, default=0, help="hold: start every k-th defined domain")
     args = ap.parse_args()
+    if args.mode != "paired":
+        if len(args.uri) != 1:
+            ap.error("--uri once (several only with paired)")
+        args.uri = args.uri[0]
     try:
         if args.mode == "hold":
             mode_hold(args)
@@ -324,6 +406,8 @@ def main():
             mode_conc(args)
         elif args.mode == "soak":
             mode_conc(args, soak=True)
+        elif args.mode == "paired":
+            mode_paired(args)
         else:
             mode_churn(args)
     except libvirt.libvirtError as e:

@@ -97,11 +97,24 @@ export function evaluateTargets(rows: Row[], t: TargetInputs): TargetCheck[] {
   const g = (w: string, v: string, s: string, k: string): number | null => find(rows, w, v, s)?.metrics[k] ?? null;
   const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
 
+  // CPU per call: the paired blocks (one client alternating between the systems, W1 `state
+  // paired`) when they ran; the rounds' figure (each system's 2-s runs, minutes apart) beside it
   const aCpu = g('serial', 'state', 'A', 'cpu_us_per_rpc');
   const nCpu = g('serial', 'state', 'N', 'cpu_us_per_rpc');
-  out.push(check('cpu-per-call', 'server CPU per call B ≤ 0.5× A (serial lookup+state)', 'B', ratio(g('serial', 'state', 'B', 'cpu_us_per_rpc'), aCpu), '<=', 0.5, '×A',
-    `B ${fmt(g('serial', 'state', 'B', 'cpu_us_per_rpc'), 1)} µs/RPC, A ${fmt(aCpu, 1)} µs/RPC` +
-      (nCpu === null ? '' : `; Node floor N ${fmt(nCpu, 1)} µs/RPC = ${fmt(ratio(nCpu, aCpu), 2)}×A`)));
+  const roundsCpu = `rounds: B ${fmt(g('serial', 'state', 'B', 'cpu_us_per_rpc'), 1)}, A ${fmt(aCpu, 1)} µs/RPC = ${fmt(ratio(g('serial', 'state', 'B', 'cpu_us_per_rpc'), aCpu), 2)}×A` +
+    (nCpu === null ? '' : `, Node floor N ${fmt(nCpu, 1)} = ${fmt(ratio(nCpu, aCpu), 2)}×A`);
+  const pB = find(rows, 'serial', 'state paired', 'B')?.metrics;
+  const pA = find(rows, 'serial', 'state paired', 'A')?.metrics;
+  const pN = find(rows, 'serial', 'state paired', 'N')?.metrics;
+  if (pB && pA && pB.cpu_ratio_to_a != null) {
+    out.push(check('cpu-per-call', 'server CPU per call B ≤ 0.5× A (serial lookup+state)', 'B', pB.cpu_ratio_to_a, '<=', 0.5, '×A',
+      `paired blocks, ${fmt(pB.blocks)} cycles: B ${fmt(pB.cpu_us_per_rpc, 1)} µs/RPC, A ${fmt(pA.cpu_us_per_rpc, 1)}` +
+        (pN?.cpu_ratio_to_a == null ? '' : `, Node floor N ${fmt(pN.cpu_us_per_rpc, 1)} = ${fmt(pN.cpu_ratio_to_a, 2)}×A`) +
+        `; block quartiles B ${fmt(pB.cpu_us_per_rpc_q1, 1)}/${fmt(pB.cpu_us_per_rpc_median, 1)}/${fmt(pB.cpu_us_per_rpc_q3, 1)}, A ${fmt(pA.cpu_us_per_rpc_q1, 1)}/${fmt(pA.cpu_us_per_rpc_median, 1)}/${fmt(pA.cpu_us_per_rpc_q3, 1)}; ` +
+        `median per-cycle B÷A ${fmt(pB.cpu_ratio_to_a_median, 2)}; ${roundsCpu}`));
+  } else {
+    out.push(check('cpu-per-call', 'server CPU per call B ≤ 0.5× A (serial lookup+state)', 'B', ratio(g('serial', 'state', 'B', 'cpu_us_per_rpc'), aCpu), '<=', 0.5, '×A', roundsCpu));
+  }
   out.push(check('one-conn-rate', 'one connection: B ≥ 1.0× A calls/s', 'B', ratio(g('serial', 'state', 'B', 'ops_per_s'), g('serial', 'state', 'A', 'ops_per_s')), '>=', 1.0, '×A',
     `B ${fmt(g('serial', 'state', 'B', 'ops_per_s'))} /s, A ${fmt(g('serial', 'state', 'A', 'ops_per_s'))} /s`));
   out.push(check('one-conn-p99', "one connection: B's p99 no worse than A's", 'B', g('serial', 'state', 'B', 'p99_us'), '<=', g('serial', 'state', 'A', 'p99_us'), 'µs', 'p99 of lookup+state, median over rounds'));
@@ -154,7 +167,7 @@ const HEADLINE: Record<string, { key: string; higherIsBetter: boolean }> = {
 };
 
 const COLUMNS: Record<string, Array<[string, string, number]>> = {
-  serial: [['ops_per_s', 'calls/s', 0], ['p50_us', 'p50 µs', 0], ['p99_us', 'p99 µs', 0], ['cpu_us_per_op', 'server CPU µs/call', 1], ['cpu_us_per_rpc', 'server CPU µs/RPC', 1], ['child_cpu_us_per_op', 'children CPU µs/call', 0]],
+  serial: [['ops_per_s', 'calls/s', 0], ['p50_us', 'p50 µs', 0], ['p99_us', 'p99 µs', 0], ['cpu_us_per_op', 'server CPU µs/call', 1], ['cpu_us_per_rpc', 'server CPU µs/RPC', 1], ['cpu_ratio_to_a', 'CPU/RPC ×A, paired', 2], ['child_cpu_us_per_op', 'children CPU µs/call', 0]],
   conc: [['ops_per_s', 'calls/s', 0], ['p50_ms', 'p50 ms', 2], ['p99_ms', 'p99 ms', 2], ['cpu_us_per_op', 'server CPU µs/call', 1]],
   churn: [['opens_per_s', 'opens/s', 0], ['p50_us', 'p50 µs', 0], ['p99_us', 'p99 µs', 0], ['cpu_us_per_open', 'server CPU µs/open', 0]],
   maas: [['sweep_s', 'sweep s (median)', 3], ['sweep_first_s', 'first sweep s', 3], ['sweep_max_s', 'worst sweep s', 3], ['domstate_p50_ms', 'domstate p50 ms', 1], ['domstate_max_ms', 'domstate max ms', 1], ['inv_first_sweep', 'VBoxManage 1st sweep', 0], ['inv_per_sweep', 'VBoxManage/sweep (median)', 0], ['inv_per_sweep_max', 'VBoxManage worst sweep', 0], ['list_all_s', 'list --all s', 3], ['inv_list_all', 'VBoxManage for list --all', 0]],

@@ -109,6 +109,8 @@ async function main(): Promise<number> {
     vms: o.vms ?? (quick ? 10 : 100),
     startEvery: 4,
     serialSeconds: quick ? 0.3 : 2,
+    pairedBlock: quick ? 50 : 1000,
+    pairedCycles: quick ? 2 : 24,
     concSeconds: quick ? 0.3 : 3,
     churnSeconds: quick ? 0.3 : 2,
     maasSweeps: quick ? 1 : 3,
@@ -286,6 +288,12 @@ async function main(): Promise<number> {
       for (const [op, pinned] of variants) {
         const list = op === 'state' && floor ? [...rpcSystems, floor] : rpcSystems;
         await interleave(list, (s, r) => W.serial(ctx, s, op, pinned, r));
+        if (op === 'state' && !pinned) {
+          // the CPU target's figure: every system's blocks alternated by one client
+          const paired = alive(list);
+          const ms = await W.pairedState(ctx, paired);
+          ms.forEach((m, i) => record(paired[i], m));
+        }
       }
     }
     if (workloads.has('conc')) for (const n of [1, 4, 16, 64]) await interleave(rpcSystems, (s, r) => W.conc(ctx, s, n, r));

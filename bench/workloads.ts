@@ -30,6 +30,9 @@ export interface BenchContext {
   /** Every k-th VM (vm-000, vm-004, …) is running; the others are shut off. */
   startEvery: number;
   serialSeconds: number;
+  /** W1 `state paired`: lookup+state calls per block, and blocks per system. */
+  pairedBlock: number;
+  pairedCycles: number;
   concSeconds: number;
   churnSeconds: number;
   maasSweeps: number;
@@ -126,6 +129,55 @@ export async function serial(ctx: BenchContext, sys: SystemUnderTest, op: string
     }
   }
   return meas;
+}
+
+/**
+ * W1 `state paired`: server CPU per RPC of several systems under the same machine conditions.
+ * One client (loadgen.py paired) holds a connection to each system and alternates blocks of
+ * `pairedBlock` lookup+state calls between them, `pairedCycles` times, each cycle in a rotated
+ * order; each block's server CPU comes from /proc/PID/task/ * /schedstat (ns) around that block.
+ * Per system: its CPU over the whole window ÷ its RPCs (GC and work put off past a block
+ * included), ÷ A's figure from the same window; beside it the block quartiles and the median
+ * over cycles of its block ÷ A's block of that cycle. A minute in which the machine was slower
+ * for everyone (or the scheduler kept client and server apart) then weighs on every system
+ * alike instead of on whichever system the rounds happened to run in it.
+ */
+export async function pairedState(ctx: BenchContext, systems: SystemUnderTest[]): Promise<Measurement[]> {
+  const metas = systems.map((s) => m('serial', 'state paired', s, 1));
+  const args = ['paired', '--names', String(ctx.vms), '--block', String(ctx.pairedBlock), '--cycles', String(ctx.pairedCycles), '--warm', String(Math.min(1, ctx.serialSeconds / 2))];
+  for (const s of systems) args.push('--uri', s.uri, '--pid', String(s.pid));
+  // generous: A needs ~0.3 s per 1000 calls; a block 10× slower than that still finishes
+  const deadline = 60_000 + ctx.pairedCycles * systems.length * ctx.pairedBlock * 3;
+  try {
+    const r = await runPyStep(ctx.python, ctx.root, args, deadline);
+    const blocks = r.blocks as Array<Array<[number, number, number]>>;
+    const rpcs = r.rpcs_per_op ?? 2;
+    const perRpc = blocks.map((list) => list.map(([ns, calls]) => ns / 1000 / (calls * rpcs)));
+    // CPU per RPC over the whole window (first block to 0.5 s after the last): everything the
+    // server spent, GC and work put off past a block included, ÷ its RPCs
+    const window = r.window_cpu_ns as number[];
+    const mean = (i: number): number => window[i] / 1000 / (blocks[i].reduce((n, b) => n + b[1], 0) * rpcs);
+    const a = systems.findIndex((s) => s.kind === 'A');
+    systems.forEach((_s, i) => {
+      const v = sortedNums(perRpc[i]);
+      metas[i].metrics = {
+        ops: blocks[i].reduce((n, b) => n + b[1], 0),
+        blocks: v.length,
+        ops_per_s: median(blocks[i].map(([, calls, wall]) => (calls * 1e9) / wall)),
+        cpu_us_per_rpc: mean(i),
+        cpu_us_per_rpc_q1: percentile(v, 25),
+        cpu_us_per_rpc_median: median(v),
+        cpu_us_per_rpc_q3: percentile(v, 75),
+        cpu_ratio_to_a: a < 0 ? null : mean(i) / mean(a),
+        cpu_ratio_to_a_median: a < 0 ? null : median(perRpc[i].map((x, c) => x / perRpc[a][c])),
+      };
+    });
+    const per = r.per_server as PyResult[];
+    metas.forEach((meas, i) => absorb(meas, per[i]));
+  } catch (e) {
+    stepFailure(metas[0], e);
+  }
+  return metas;
 }
 
 /** W2: N concurrent connections, op state, one client thread per connection. */

@@ -96,11 +96,22 @@ test('results.json is valid and covers every workload for every system', () => {
   for (const sys of ['C-macos', 'C-windows']) expect(has('maas', sys)).toBe(true);
   // N, the Node floor, answers W1's lookup+state only, with its server CPU measured like B's
   const floorRows = rep.rows.filter((r: { system: string }) => r.system === 'N');
-  expect(floorRows.map((r: { workload: string; variant: string }) => `${r.workload} ${r.variant}`)).toEqual(['serial state']);
-  expect(floorRows[0].errors).toBe(0);
-  expect(floorRows[0].metrics.ops).toBeGreaterThan(0);
-  expect(floorRows[0].metrics.cpu_us_per_rpc).toBeGreaterThan(0);
-  expect(rep.targets.find((t: { id: string }) => t.id === 'cpu-per-call').detail).toMatch(/Node floor N [\d.]+ µs\/RPC/);
+  expect(floorRows.map((r: { workload: string; variant: string }) => `${r.workload} ${r.variant}`)).toEqual(['serial state', 'serial state paired']);
+  for (const r of floorRows) {
+    expect(r.errors).toBe(0);
+    expect(r.metrics.ops).toBeGreaterThan(0);
+    expect(r.metrics.cpu_us_per_rpc).toBeGreaterThan(0);
+  }
+  // the CPU target reads the paired blocks: one client alternating between A, B, C and N
+  const paired = (sys: string) => rep.rows.find((r: { workload: string; variant: string; system: string }) => r.variant === 'state paired' && r.system === sys);
+  expect(paired('A').metrics.cpu_ratio_to_a).toBe(1);
+  for (const sys of ['B', 'C-linux', 'N']) {
+    expect([sys, paired(sys).errors, paired(sys).metrics.blocks]).toEqual([sys, 0, 2]);
+    expect(paired(sys).metrics.cpu_ratio_to_a).toBeCloseTo(paired(sys).metrics.cpu_us_per_rpc / paired('A').metrics.cpu_us_per_rpc, 6);
+  }
+  const cpu = rep.targets.find((t: { id: string }) => t.id === 'cpu-per-call');
+  expect(cpu.value).toBe(paired('B').metrics.cpu_ratio_to_a);
+  expect(cpu.detail).toMatch(/^paired blocks, 2 cycles: B [\d.]+ µs\/RPC, A [\d.]+, Node floor N [\d.]+ = [\d.]+×A; .*rounds: B [\d.]+, A [\d.]+ µs\/RPC/);
   // the C rows of the MAAS poll count VBoxManage invocations from the simulator's log
   const poll = rep.rows.find((r: { workload: string; system: string }) => r.workload === 'maas' && r.system === 'C-linux');
   expect(typeof poll.metrics.inv_per_sweep).toBe('number');
