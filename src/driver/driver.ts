@@ -29,7 +29,7 @@ import {
   readOnly,
   operationInvalid,
 } from './errors.js';
-import { DomainState, type LastAction, type MappedState, mapState, isActiveState, stateWord } from './states.js';
+import { DomainState, type LastAction, type MappedState, mapState, isActiveState, stateAndReason, stateWord } from './states.js';
 import { normalizeUuid, presentNames } from './names.js';
 import { IdTable } from './ids.js';
 import { renderCapabilities, renderDomainXml } from './render.js';
@@ -508,8 +508,7 @@ export class VBoxDriver {
   async getState(dom: DomainRef, flags = 0, s?: Session): Promise<{ state: number; reason: number }> {
     checkFlags(flags, 0, 'vboxDomainGetState');
     const r = await this.resolve(dom, s);
-    const m = await this.snapshotState(r.summary);
-    return { state: m.state, reason: m.reason };
+    return stateAndReason(await this.snapshotState(r.summary));
   }
 
   /**
@@ -521,8 +520,7 @@ export class VBoxDriver {
     const v = this.viewNow(s);
     const summary = v?.byUuid.get(dom.uuid);
     if (!summary || this.unsettled.has(summary.uuid)) return undefined;
-    const m = this.summaryState(summary);
-    return { state: m.state, reason: m.reason };
+    return stateAndReason(this.summaryState(summary));
   }
 
   async getInfo(dom: DomainRef, s?: Session): Promise<DomainInfo> {

@@ -30,6 +30,28 @@ function storedSession(ctx: CallContext): Session | undefined {
   return ctx.connState.get(SESSION_KEY) as Session | undefined;
 }
 
+const LAST_LOOKUP_KEY = 'vboxvirt.driver.lastLookup';
+
+/**
+ * The domain a lookup just answered on this connection, kept with the wire form sent: the
+ * client's next call names it back (virsh domstate, MAAS's poll: lookup, then GetState),
+ * and recognising those 16 bytes spares turning them into a UUID string again.
+ */
+function lookedUp(ctx: CallContext, d: DomainRef): NonnullDomain {
+  const wire = toWire(d);
+  ctx.connState.set(LAST_LOOKUP_KEY, { wire, ref: d });
+  return wire;
+}
+
+function sameAsLookedUp(ctx: CallContext, w: NonnullDomain): DomainRef | undefined {
+  const last = ctx.connState.get(LAST_LOOKUP_KEY) as { wire: NonnullDomain; ref: DomainRef } | undefined;
+  if (!last || last.wire.name !== w.name || last.wire.id !== w.id) return undefined;
+  const a = last.wire.uuid;
+  const b = w.uuid;
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return undefined;
+  return last.ref;
+}
+
 /** The driver's view of the connection a call arrived on. */
 export function sessionOf(ctx: CallContext): Session {
   const s = storedSession(ctx);
@@ -83,13 +105,13 @@ export function domainHandlers(driver: VBoxDriver, table = new HandlerTable()): 
     // lookup and state answer synchronously when the driver's view is current (no promise, no microtask)
     .on(Proc.DOMAIN_LOOKUP_BY_NAME, (a, ctx) => {
       const d = driver.lookupByNameNow(a.name, storedSession(ctx));
-      return d ? { dom: toWire(d) } : driver.lookupByName(a.name, sessionOf(ctx)).then((r) => ({ dom: toWire(r) }));
+      return d ? { dom: lookedUp(ctx, d) } : driver.lookupByName(a.name, sessionOf(ctx)).then((r) => ({ dom: lookedUp(ctx, r) }));
     })
     .on(Proc.DOMAIN_LOOKUP_BY_ID, async (a, ctx) => ({ dom: toWire(await driver.lookupById(a.id, sessionOf(ctx))) }))
     .on(Proc.DOMAIN_LOOKUP_BY_UUID, async (a, ctx) => ({ dom: toWire(await driver.lookupByUuid(uuidFromBytes(a.uuid), sessionOf(ctx))) }))
     // queries
     .on(Proc.DOMAIN_GET_STATE, (a, ctx) => {
-      const d = dom(a.dom);
+      const d = sameAsLookedUp(ctx, a.dom) ?? dom(a.dom);
       return driver.getStateNow(d, a.flags, storedSession(ctx)) ?? driver.getState(d, a.flags, sessionOf(ctx));
     })
     .on(Proc.DOMAIN_GET_INFO, async (a, ctx) => driver.getInfo(dom(a.dom), sessionOf(ctx)))

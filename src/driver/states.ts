@@ -87,7 +87,24 @@ export const STATE_TABLE: Readonly<Record<VBoxMachineState, Row>> = {
  * would report it: a VM we destroyed is "shut off (destroyed)", one we shut
  * down is "shut off (shutdown)", one we resumed is "running (unpaused)".
  */
-export function mapState(vbox: VBoxMachineState | string, last?: LastAction): MappedState {
+/** One frozen answer per (VirtualBox state, last action): GetState asks on every call. */
+const mapped = new Map<string, Map<LastAction | undefined, Readonly<MappedState>>>();
+
+export function mapState(vbox: VBoxMachineState | string, last?: LastAction): Readonly<MappedState> {
+  let byLast = mapped.get(vbox);
+  const hit = byLast?.get(last);
+  if (hit) return hit;
+  const m = Object.freeze(computeState(vbox, last));
+  // bounded: the table's states (plus any unknown word VirtualBox printed) × 8 actions
+  if (!byLast) {
+    if (mapped.size >= 256) mapped.clear();
+    mapped.set(vbox, (byLast = new Map()));
+  }
+  byLast.set(last, m);
+  return m;
+}
+
+function computeState(vbox: VBoxMachineState | string, last?: LastAction): MappedState {
   const row: Row = (STATE_TABLE as Record<string, Row>)[vbox] ?? STATE_TABLE.unknown;
   let reason = row.reason;
   if (vbox === 'poweroff') {
@@ -98,6 +115,15 @@ export function mapState(vbox: VBoxMachineState | string, last?: LastAction): Ma
     else if (last === 'restore') reason = RunningReason.RESTORED;
   }
   return { state: row.state, reason, active: row.active, managedSave: row.managedSave ?? false };
+}
+
+const pairs = new WeakMap<Readonly<MappedState>, Readonly<{ state: number; reason: number }>>();
+
+/** GetState's reply for a mapped state: one frozen object per mapped state, made once. */
+export function stateAndReason(m: Readonly<MappedState>): Readonly<{ state: number; reason: number }> {
+  let p = pairs.get(m);
+  if (!p) pairs.set(m, (p = Object.freeze({ state: m.state, reason: m.reason })));
+  return p;
 }
 
 export function isActiveState(vbox: VBoxMachineState | string): boolean {
