@@ -278,6 +278,8 @@ export class VBoxDriver {
    * never per poll.
    */
   private readonly unsettled = new Set<string>();
+  /** Presented DomainRefs, one per VM while its name and id stay (see `ref`). */
+  private readonly refs = new Map<string, DomainRef>();
   /** The presented view of the latest host snapshot (see snapshotAll). */
   private view: PresentedView | undefined;
   private viewBuilds = 0;
@@ -859,6 +861,7 @@ export class VBoxDriver {
     this.ids.retain(new Set(view.byUuid.keys()));
     for (const uuid of [...this.lastAction.keys()]) if (!view.byUuid.has(uuid)) this.lastAction.delete(uuid);
     for (const uuid of [...this.unsettled]) if (!view.byUuid.has(uuid)) this.unsettled.delete(uuid);
+    for (const uuid of [...this.refs.keys()]) if (!view.byUuid.has(uuid)) this.refs.delete(uuid);
     this.view = view;
     this.viewBuilds++;
     return view;
@@ -893,8 +896,20 @@ export class VBoxDriver {
     if ((leavesActive && !active) || (leavesInactive && active)) this.lastAction.delete(uuid);
   }
 
+  /**
+   * The DomainRef for a VM as presented now: one frozen object per (uuid, name, id), kept
+   * until either changes, so that a lookup allocates nothing (and its wire form can be
+   * memoised by the object, handlers.ts). Entries of VMs gone from the view are dropped
+   * when it is rebuilt.
+   */
   private ref(uuid: string, names: Map<string, string>): DomainRef {
-    return { name: names.get(uuid) ?? uuid, uuid, id: this.ids.idOf(uuid) ?? -1 };
+    const name = names.get(uuid) ?? uuid;
+    const id = this.ids.idOf(uuid) ?? -1;
+    const hit = this.refs.get(uuid);
+    if (hit && hit.name === name && hit.id === id) return hit;
+    const r: DomainRef = Object.freeze({ name, uuid, id });
+    this.refs.set(uuid, r);
+    return r;
   }
 
   private async resolve(dom: DomainRef, s?: Session): Promise<Resolved> {

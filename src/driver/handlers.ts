@@ -32,24 +32,29 @@ function storedSession(ctx: CallContext): Session | undefined {
 
 const LAST_LOOKUP_KEY = 'vboxvirt.driver.lastLookup';
 
+/** LOOKUP replies for the driver's DomainRefs (each ref is one frozen object per name and id). */
+const replyOf = new WeakMap<DomainRef, { dom: NonnullDomain }>();
+
 /**
- * The domain a lookup just answered on this connection, kept with the wire form sent: the
- * client's next call names it back (virsh domstate, MAAS's poll: lookup, then GetState),
- * and recognising those 16 bytes spares turning them into a UUID string again.
+ * The reply to a lookup of `d`, and `d` kept as the domain this connection just looked up:
+ * the client's next call names it back (virsh domstate, MAAS's poll: lookup, then GetState),
+ * and recognising the 16 bytes it was sent spares turning them into a UUID string again.
  */
-function lookedUp(ctx: CallContext, d: DomainRef): NonnullDomain {
-  const wire = toWire(d);
-  ctx.connState.set(LAST_LOOKUP_KEY, { wire, ref: d });
-  return wire;
+function lookedUp(ctx: CallContext, d: DomainRef): { dom: NonnullDomain } {
+  let reply = replyOf.get(d);
+  if (!reply) replyOf.set(d, (reply = { dom: toWire(d) }));
+  ctx.connState.set(LAST_LOOKUP_KEY, d);
+  return reply;
 }
 
 function sameAsLookedUp(ctx: CallContext, w: NonnullDomain): DomainRef | undefined {
-  const last = ctx.connState.get(LAST_LOOKUP_KEY) as { wire: NonnullDomain; ref: DomainRef } | undefined;
-  if (!last || last.wire.name !== w.name || last.wire.id !== w.id) return undefined;
-  const a = last.wire.uuid;
+  const last = ctx.connState.get(LAST_LOOKUP_KEY) as DomainRef | undefined;
+  const sent = last && replyOf.get(last)?.dom;
+  if (!sent || sent.name !== w.name || sent.id !== w.id) return undefined;
+  const a = sent.uuid;
   const b = w.uuid;
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return undefined;
-  return last.ref;
+  return last;
 }
 
 /** The driver's view of the connection a call arrived on. */
@@ -105,7 +110,7 @@ export function domainHandlers(driver: VBoxDriver, table = new HandlerTable()): 
     // lookup and state answer synchronously when the driver's view is current (no promise, no microtask)
     .on(Proc.DOMAIN_LOOKUP_BY_NAME, (a, ctx) => {
       const d = driver.lookupByNameNow(a.name, storedSession(ctx));
-      return d ? { dom: lookedUp(ctx, d) } : driver.lookupByName(a.name, sessionOf(ctx)).then((r) => ({ dom: lookedUp(ctx, r) }));
+      return d ? lookedUp(ctx, d) : driver.lookupByName(a.name, sessionOf(ctx)).then((r) => lookedUp(ctx, r));
     })
     .on(Proc.DOMAIN_LOOKUP_BY_ID, async (a, ctx) => ({ dom: toWire(await driver.lookupById(a.id, sessionOf(ctx))) }))
     .on(Proc.DOMAIN_LOOKUP_BY_UUID, async (a, ctx) => ({ dom: toWire(await driver.lookupByUuid(uuidFromBytes(a.uuid), sessionOf(ctx))) }))

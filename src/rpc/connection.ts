@@ -110,6 +110,8 @@ export class RpcConnection {
   private readOnlyFlag: boolean;
   private openUri: string | null = null;
   private readonly connState = new Map<string, unknown>();
+  /** What every CallContext of this connection shares (readOnly and uri set by CONNECT_OPEN). */
+  private readonly callBase: Omit<CallContext, 'proc' | 'procName' | 'serial' | 'readOnly' | 'uri'> & { readOnly: boolean; uri: string | null };
   /** Keepalive PINGs sent to the client / PONGs received from it. */
   pingsSent = 0;
   pongsReceived = 0;
@@ -136,6 +138,9 @@ export class RpcConnection {
         )
       : null;
     this.readOnlyFlag = !!opts.identity.readOnlyTransport;
+    this.callBase = {
+      connectionId: this.id, identity: this.identity, readOnly: this.readOnlyFlag, uri: null, log: this.log, connState: this.connState,
+    };
   }
 
   // ---- state ------------------------------------------------------------------
@@ -368,17 +373,11 @@ export class RpcConnection {
 
   private callDriver(def: ProcDef, pkt: Packet, args: unknown): unknown {
     const handler = this.driver.handlers.get(def.num)!;
-    const ctx: CallContext = {
-      connectionId: this.id,
-      identity: this.identity,
-      readOnly: this.readOnlyFlag,
-      uri: this.openUri,
-      proc: def.num,
-      procName: def.name,
-      serial: pkt.serial,
-      log: this.log,
-      connState: this.connState,
-    };
+    // the call's own three fields over the connection's (a per-call object of 3 fields, not 9)
+    const ctx = Object.create(this.callBase) as { -readonly [K in keyof CallContext]: CallContext[K] };
+    ctx.proc = def.num;
+    ctx.procName = def.name;
+    ctx.serial = pkt.serial;
     return handler(args, ctx);
   }
 
@@ -432,6 +431,8 @@ export class RpcConnection {
       if (this.isClosed) return;
       this.readOnlyFlag = ro;
       this.openUri = res?.uri ?? args.name;
+      this.callBase.readOnly = ro;
+      this.callBase.uri = this.openUri;
       this.opened = true;
       this.log.debug(`connection opened`, {
         uri: this.openUri, readOnly: ro, identity: `${this.identity.transport}:${this.identity.user ? this.identity.user + '@' : ''}${this.identity.address}`,

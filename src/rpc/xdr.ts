@@ -132,20 +132,11 @@ export class XdrReader {
     this.need(padded);
     const buf = this.buf;
     const p = this.pos;
-    let s: string | null = null;
-    if (n <= 48) {
-      // short ASCII strings (names, states, flags' words) without a trip into C++
-      s = '';
-      for (let i = 0; i < n; i++) {
-        const c = buf[p + i];
-        if (c & 0x80) {
-          s = null;
-          break;
-        }
-        s += String.fromCharCode(c);
-      }
-    }
-    if (s === null) s = buf.toString('utf8', p, p + n);
+    // short ASCII strings (names, states, flags' words): checked here, then made in one
+    // allocation (latin1 = UTF-8 for ASCII); appending char by char made one string per char
+    let ascii = n <= 64;
+    for (let i = 0; ascii && i < n; i++) if (buf[p + i] & 0x80) ascii = false;
+    const s = buf.toString(ascii ? 'latin1' : 'utf8', p, p + n);
     this.pos += padded;
     return s;
   }
@@ -302,8 +293,12 @@ export class XdrWriter {
 
   /** An exact-size copy of what was written. */
   finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    const n = this.pos;
+    const out = Buffer.allocUnsafe(n);
+    const src = this.buf;
+    // small replies byte by byte: Buffer.copy makes a view object of the source per call
+    if (n <= 128) for (let i = 0; i < n; i++) out[i] = src[i];
+    else src.copy(out, 0, 0, n);
     return out;
   }
 }
