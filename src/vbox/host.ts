@@ -401,8 +401,8 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
   // -------------------------------------------------------------------------
   // snapshot
 
-  private snapshotFresh(s: Snapshot | null, needGen: number): s is Snapshot {
-    return !!s && s.gen >= needGen && Date.now() - s.at <= this.cacheTtlMs;
+  private snapshotFresh(s: Snapshot | null, needGen: number, now = Date.now()): s is Snapshot {
+    return !!s && s.gen >= needGen && now - s.at <= this.cacheTtlMs;
   }
 
   /**
@@ -500,8 +500,9 @@ export class VBoxManageHost implements VBoxHost, VBoxStorageHost {
 
   peekVms(): VmSummary[] | undefined {
     const s = this.snap;
-    if (this.closed || !this.snapshotFresh(s, this.gen)) return undefined;
-    return this.memoFor(s, Date.now());
+    const now = Date.now(); // one clock read for both checks: this runs on every lookup and GetState
+    if (this.closed || !this.snapshotFresh(s, this.gen, now)) return undefined;
+    return this.memoFor(s, now);
   }
 
   async listVms(): Promise<VmSummary[]> {
