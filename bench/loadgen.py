@@ -19,10 +19,10 @@ Modes:
   conc    N connections, one thread each, closed loop
   churn   open + (virsh-like prologue) + close in a loop; the parent holds another connection
   paired  one connection to each of several servers (--uri and --pid once per server, same order),
-          lookup+state in blocks of --block calls, alternating between the servers --cycles
-          times (each cycle in a rotated order); every server's CPU is read around each of its
-          blocks from /proc/PID/task/*/schedstat (ns), so that all servers are measured under
-          the same machine conditions, minutes of drift cancelled block by block
+          lookup+state in blocks of --block-warm + --block calls, alternating between the servers
+          --cycles times (each cycle in a rotated order); every server's CPU is read around both
+          parts of each of its blocks from /proc/PID/task/*/schedstat (ns), so that all servers
+          are measured under the same machine conditions, minutes of drift cancelled block by block
   soak    N connections, closed loop over a mix of ops, for a long time
 """
 import argparse
@@ -312,26 +312,34 @@ def mode_paired(args):
         return
     start = [cpu_ns(pid) for pid in args.pid]
     k = len(servers)
-    blocks = [[] for _ in range(k)]  # per server: [cpu_ns, calls, wall_ns] per block
+    # per server, per block: [cpu_ns, calls, wall_ns] of the measured calls, then [cpu_ns, calls]
+    # of the --block-warm calls before them (after the server sat idle while the others ran)
+    blocks = [[] for _ in range(k)]
     offset = 0
+
+    def run(fn, errors, first, n):
+        for i in range(first, first + n):
+            t1 = time.perf_counter_ns()
+            try:
+                fn(i)
+            except libvirt.libvirtError as e:
+                errors.add(str(e))
+            if (time.perf_counter_ns() - t1) // 1000 > HANG_US:
+                errors.hang()
+
     for c in range(args.cycles):
         for j in range(k):
             s = (c + j) % k  # rotated: every server takes every position in a cycle equally often
             _conn, fn, errors = servers[s]
             pid = args.pid[s]
             c0 = cpu_ns(pid)
+            run(fn, errors, offset, args.block_warm)
+            c1 = cpu_ns(pid)
             t0 = time.perf_counter_ns()
-            for i in range(offset, offset + args.block):
-                t1 = time.perf_counter_ns()
-                try:
-                    fn(i)
-                except libvirt.libvirtError as e:
-                    errors.add(str(e))
-                if (time.perf_counter_ns() - t1) // 1000 > HANG_US:
-                    errors.hang()
+            run(fn, errors, offset + args.block_warm, args.block)
             wall = time.perf_counter_ns() - t0
-            blocks[s].append([cpu_ns(pid) - c0, args.block, wall])
-        offset += args.block
+            blocks[s].append([cpu_ns(pid) - c1, args.block, wall, c1 - c0, args.block_warm])
+        offset += args.block_warm + args.block
     # the whole window too: work a server put off until after its block (a concurrent
     # collection, a sweep in idle time) falls in no block but is part of its cost
     time.sleep(0.5)
@@ -379,7 +387,8 @@ def main():
     ap.add_argument("mode", choices=["hold", "serial", "conc", "churn", "soak", "paired"])
     ap.add_argument("--uri", required=True, action="append", help="paired: once per server; other modes: once")
     ap.add_argument("--pid", type=int, action="append", help="paired: the server's pid, once per --uri")
-    ap.add_argument("--block", type=int, default=1000, help="paired: lookup+state calls per block")
+    ap.add_argument("--block", type=int, default=1000, help="paired: lookup+state calls measured per block")
+    ap.add_argument("--block-warm", type=int, default=0, help="paired: calls before them in each block, measured apart")
     ap.add_argument("--cycles", type=int, default=16, help="paired: blocks per server")
     ap.add_argument("--op", default="state")
     ap.add_argument("--names", type=int, default=100, help="domains named PREFIX000..")

@@ -47,6 +47,9 @@ interface Opts {
   allowMissing: boolean;
   slowSim: boolean;
   nodeArgs?: string;
+  pairedBlock?: number;
+  pairedBlockWarm?: number;
+  pairedCycles?: number;
 }
 
 const ALL_WORKLOADS = ['serial', 'conc', 'churn', 'maas', 'burst', 'soak', 'flood'];
@@ -63,6 +66,9 @@ function parseArgs(argv: string[]): Opts {
     .option('--systems <list>', 'systems to measure (N: the Node floor, W1 lookup+state only)', 'A,B,C,N')
     .option('--profiles <list>', 'C delay profiles', 'linux,macos,windows')
     .option('--workloads <list>', `workloads (${ALL_WORKLOADS.join(',')})`, ALL_WORKLOADS.join(','))
+    .option('--paired-block <n>', 'W1 state paired: lookup+state calls measured per block (default 1500, quick 50)', (v) => parseInt(v, 10))
+    .option('--paired-block-warm <n>', 'W1 state paired: calls before them in each block, reported as "after idle" (default 1500, quick 50)', (v) => parseInt(v, 10))
+    .option('--paired-cycles <n>', 'W1 state paired: blocks per system (default 16, quick 2)', (v) => parseInt(v, 10))
     .option('--no-pinned', 'skip the W1 variant with server and client pinned to CPU 0')
     .option('--out <dir>', 'output directory (default results/<timestamp>)')
     .option('--python <path>', 'python interpreter with python3-libvirt', '/usr/bin/python3')
@@ -109,8 +115,9 @@ async function main(): Promise<number> {
     vms: o.vms ?? (quick ? 10 : 100),
     startEvery: 4,
     serialSeconds: quick ? 0.3 : 2,
-    pairedBlock: quick ? 50 : 1000,
-    pairedCycles: quick ? 2 : 24,
+    pairedBlock: o.pairedBlock ?? (quick ? 50 : 1500),
+    pairedBlockWarm: o.pairedBlockWarm ?? (quick ? 50 : 1500),
+    pairedCycles: o.pairedCycles ?? (quick ? 2 : 16),
     concSeconds: quick ? 0.3 : 3,
     churnSeconds: quick ? 0.3 : 2,
     maasSweeps: quick ? 1 : 3,

@@ -111,7 +111,7 @@ test('results.json is valid and covers every workload for every system', () => {
   }
   const cpu = rep.targets.find((t: { id: string }) => t.id === 'cpu-per-call');
   expect(cpu.value).toBe(paired('B').metrics.cpu_ratio_to_a);
-  expect(cpu.detail).toMatch(/^paired blocks, 2 cycles: B [\d.]+ µs\/RPC, A [\d.]+, Node floor N [\d.]+ = [\d.]+×A; .*rounds: B [\d.]+, A [\d.]+ µs\/RPC/);
+  expect(cpu.detail).toMatch(/^paired blocks \(sustained part\), 2 cycles: B [\d.]+ µs\/RPC, A [\d.]+, Node floor N [\d.]+ = [\d.]+×A; .*rounds: B [\d.]+, A [\d.]+ µs\/RPC/);
   // the C rows of the MAAS poll count VBoxManage invocations from the simulator's log
   const poll = rep.rows.find((r: { workload: string; system: string }) => r.workload === 'maas' && r.system === 'C-linux');
   expect(typeof poll.metrics.inv_per_sweep).toBe('number');
