@@ -81,15 +81,15 @@ export const STATE_TABLE: Readonly<Record<VBoxMachineState, Row>> = {
   unknown:                    { state: DomainState.NOSTATE, reason: 0, active: false },
 };
 
+/** One frozen answer per (VirtualBox state, last action): GetState asks on every call. */
+const mapped = new Map<string, Map<LastAction | undefined, Readonly<MappedState>>>();
+
 /**
  * Map a VirtualBox state. `last` (what this daemon last did to the VM, if
  * anything, since the VM entered this state) refines the reason the way libvirt
  * would report it: a VM we destroyed is "shut off (destroyed)", one we shut
  * down is "shut off (shutdown)", one we resumed is "running (unpaused)".
  */
-/** One frozen answer per (VirtualBox state, last action): GetState asks on every call. */
-const mapped = new Map<string, Map<LastAction | undefined, Readonly<MappedState>>>();
-
 export function mapState(vbox: VBoxMachineState | string, last?: LastAction): Readonly<MappedState> {
   let byLast = mapped.get(vbox);
   const hit = byLast?.get(last);

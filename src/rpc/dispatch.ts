@@ -11,7 +11,11 @@ import type { KnownProc, ProcArgs, ProcRet } from '../../protocol/index.js';
 
 export type { Identity };
 
-/** What every handler gets besides its arguments. */
+/**
+ * What every handler gets besides its arguments. Read its fields; do not spread or
+ * copy it: proc, procName and serial are the call's own, the rest come through its
+ * prototype, which the connection shares between its calls.
+ */
 export interface CallContext {
   /** Unique per RpcConnection in this process. */
   readonly connectionId: number;

@@ -61,6 +61,25 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+test('GetState after a lookup answers for the domain it names, not for the one looked up last', async () => {
+  const c = new RpcClient(await connect());
+  await c.connect('qemu:///system');
+  const vm1 = (await c.call(Proc.DOMAIN_LOOKUP_BY_NAME, { name: 'vm1' })).dom;
+  const vm2 = (await c.call(Proc.DOMAIN_LOOKUP_BY_NAME, { name: 'vm2' })).dom;
+  // the domain just looked up (vm2, running), then another one (vm1, shut off) right after it
+  expect(await c.call(Proc.DOMAIN_GET_STATE, { dom: vm2, flags: 0 })).toEqual({ state: 1, reason: 1 });
+  expect(await c.call(Proc.DOMAIN_GET_STATE, { dom: vm1, flags: 0 })).toEqual({ state: 5, reason: 0 });
+  // vm2's name and id with vm1's UUID: libvirt resolves by UUID, so this is vm1
+  expect(await c.call(Proc.DOMAIN_GET_STATE, { dom: { ...vm2, uuid: vm1.uuid }, flags: 0 })).toEqual({ state: 5, reason: 0 });
+  // a UUID no VM has, under the last looked-up name: not found, as libvirtd says it
+  const ghost = Buffer.from(vm2.uuid);
+  ghost[15] ^= 0xff;
+  await expect(c.call(Proc.DOMAIN_GET_STATE, { dom: { ...vm2, uuid: ghost }, flags: 0 })).rejects.toMatchObject({ code: 42 });
+  // the same lookup twice gives equal replies (one memoised wire form per domain)
+  expect(await c.call(Proc.DOMAIN_LOOKUP_BY_NAME, { name: 'vm2' })).toEqual({ dom: vm2 });
+  await c.close();
+});
+
 test('a full session: open, calls, CONNECT_CLOSE → the server closes the socket and forgets the connection', async () => {
   const c = new RpcClient(await connect());
   await c.connect('qemu:///system');
