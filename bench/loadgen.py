@@ -147,6 +147,19 @@ def closed_loop(fn, deadline_ns, max_ops, lat, errors, offset):
         n += 1
 
 
+def warm_up(fn, seconds, max_calls, errors):
+    """Unmeasured calls for `seconds` (at most max_calls), so that every server is measured in
+    its steady state (a JIT-compiled daemon needs a few thousand calls)."""
+    end = time.perf_counter() + seconds
+    for i in range(max_calls if seconds > 0 else 0):
+        if time.perf_counter() > end:
+            break
+        try:
+            fn(i)
+        except libvirt.libvirtError as e:
+            errors.add(str(e))
+
+
 def names_of(args):
     return ["%s%03d" % (args.prefix, i) for i in range(args.names)]
 
@@ -174,16 +187,7 @@ def mode_serial(args):
     conn = libvirt.open(args.uri)
     fn, rpcs = make_op(conn, args.op, names_of(args))
     errors = Errors()
-    # warm-up, not measured: --warm seconds (at most 5000 calls), so that every server is
-    # measured in its steady state (a JIT-compiled daemon needs a few thousand calls)
-    warm_end = time.perf_counter() + args.warm
-    for i in range(min(5000, args.max) if args.warm > 0 else 0):
-        if time.perf_counter() > warm_end:
-            break
-        try:
-            fn(i)
-        except libvirt.libvirtError as e:
-            errors.add(str(e))
+    warm_up(fn, args.warm, min(5000, args.max), errors)
     emit({"event": "ready"})
     if not wait_line("go"):
         return
@@ -296,16 +300,8 @@ def mode_paired(args):
         conn = libvirt.open(uri)
         fn, rpcs = make_op(conn, "state", names)
         servers.append((conn, fn, Errors()))
-    # warm-up per server, not measured (as in serial)
     for _conn, fn, errors in servers:
-        warm_end = time.perf_counter() + args.warm
-        i = 0
-        while i < 5000 and time.perf_counter() < warm_end:
-            try:
-                fn(i)
-            except libvirt.libvirtError as e:
-                errors.add(str(e))
-            i += 1
+        warm_up(fn, args.warm, 5000, errors)
     time.sleep(0.5)  # what the warm-up left for later (a collection) is done before the window
     emit({"event": "ready"})
     if not wait_line("go"):

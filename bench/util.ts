@@ -21,6 +21,11 @@ export function projectRoot(): string {
   throw new Error('cannot find the project root from ' + fileURLToPath(import.meta.url));
 }
 
+/** a ÷ b, or null when either is missing or b is 0. */
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a == null || b == null || b === 0 ? null : a / b;
+}
+
 /** Value at percentile p (0..100) of an ascending array (nearest rank). */
 export function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;

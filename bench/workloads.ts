@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { pool, runPyStep, runVirsh, StepError, type PyResult, type VirshResult } from './clients.js';
 import { logSize, readInvocations, vmName, vmOfInvocation, type SystemUnderTest } from './servers.js';
-import { median, percentile, sampleProc, sleep, sortedNums, type ProcSample } from './util.js';
+import { median, percentile, ratio, sampleProc, sleep, sortedNums, type ProcSample } from './util.js';
 
 export interface Measurement {
   workload: 'serial' | 'conc' | 'churn' | 'maas' | 'burst' | 'soak' | 'flood';
@@ -174,7 +174,6 @@ export async function pairedState(ctx: BenchContext, systems: SystemUnderTest[])
     const sustained = (i: number): number => (window[i] - sum(i, 3)) / 1000 / (sum(i, 1) * rpcs);
     const afterIdle = (i: number): number | null => (sum(i, 4) > 0 ? sum(i, 3) / 1000 / (sum(i, 4) * rpcs) : null);
     const a = systems.findIndex((s) => s.kind === 'A');
-    const over = (x: number | null, y: number | null): number | null => (x === null || y === null || y === 0 ? null : x / y);
     systems.forEach((_s, i) => {
       const v = sortedNums(perRpc[i]);
       metas[i].metrics = {
@@ -185,10 +184,10 @@ export async function pairedState(ctx: BenchContext, systems: SystemUnderTest[])
         cpu_us_per_rpc_q1: percentile(v, 25),
         cpu_us_per_rpc_median: median(v),
         cpu_us_per_rpc_q3: percentile(v, 75),
-        cpu_ratio_to_a: a < 0 ? null : sustained(i) / sustained(a),
+        cpu_ratio_to_a: a < 0 ? null : ratio(sustained(i), sustained(a)),
         cpu_ratio_to_a_median: a < 0 ? null : median(perRpc[i].map((x, c) => x / perRpc[a][c])),
         cpu_us_per_rpc_after_idle: afterIdle(i),
-        cpu_ratio_to_a_after_idle: a < 0 ? null : over(afterIdle(i), afterIdle(a)),
+        cpu_ratio_to_a_after_idle: a < 0 ? null : ratio(afterIdle(i), afterIdle(a)),
       };
     });
     const per = r.per_server as PyResult[];

@@ -107,10 +107,11 @@ export class RpcConnection {
   private isClosed = false;
   private opening = false;
   private opened = false;
-  private readOnlyFlag: boolean;
-  private openUri: string | null = null;
   private readonly connState = new Map<string, unknown>();
-  /** What every CallContext of this connection shares (readOnly and uri set by CONNECT_OPEN). */
+  /**
+   * What every CallContext of this connection shares, and the connection's own read-only
+   * flag and URI (set by CONNECT_OPEN): one place for both.
+   */
   private readonly callBase: Omit<CallContext, 'proc' | 'procName' | 'serial' | 'readOnly' | 'uri'> & { readOnly: boolean; uri: string | null };
   /** Keepalive PINGs sent to the client / PONGs received from it. */
   pingsSent = 0;
@@ -137,9 +138,8 @@ export class RpcConnection {
           () => this.close('keepalive'),
         )
       : null;
-    this.readOnlyFlag = !!opts.identity.readOnlyTransport;
     this.callBase = {
-      connectionId: this.id, identity: this.identity, readOnly: this.readOnlyFlag, uri: null, log: this.log, connState: this.connState,
+      connectionId: this.id, identity: this.identity, readOnly: !!opts.identity.readOnlyTransport, uri: null, log: this.log, connState: this.connState,
     };
   }
 
@@ -152,10 +152,10 @@ export class RpcConnection {
     return this.opened;
   }
   get readOnly(): boolean {
-    return this.readOnlyFlag;
+    return this.callBase.readOnly;
   }
   get uri(): string | null {
-    return this.openUri;
+    return this.callBase.uri;
   }
   /** Calls being served now. */
   get inFlight(): number {
@@ -322,7 +322,7 @@ export class RpcConnection {
       this.finished();
       return;
     }
-    const pre = this.precheck(def) ?? (this.readOnlyFlag ? readOnlyArgsCheck(def.num, args) : null);
+    const pre = this.precheck(def) ?? (this.callBase.readOnly ? readOnlyArgsCheck(def.num, args) : null);
     if (pre) {
       this.replyError(pkt, pre, t0, def.name);
       this.finished();
@@ -367,7 +367,7 @@ export class RpcConnection {
       return LibvirtError.internalError('hypervisor connection not open', ErrorDomain.RPC);
     }
     if (!def.connection && !this.driver.handlers.has(def.num)) return LibvirtError.unknownProcedure(def.num);
-    if (def.writes && this.readOnlyFlag) return LibvirtError.readOnly(apiName(def.name), readOnlyDomain(def.name));
+    if (def.writes && this.callBase.readOnly) return LibvirtError.readOnly(apiName(def.name), readOnlyDomain(def.name));
     return null;
   }
 
@@ -385,7 +385,7 @@ export class RpcConnection {
     return {
       connectionId: this.id,
       identity: this.identity,
-      readOnly: this.readOnlyFlag,
+      readOnly: this.callBase.readOnly,
       log: this.log,
       connState: this.connState,
     };
@@ -429,13 +429,11 @@ export class RpcConnection {
     const done = (res: { uri?: string } | void): void => {
       this.opening = false;
       if (this.isClosed) return;
-      this.readOnlyFlag = ro;
-      this.openUri = res?.uri ?? args.name;
       this.callBase.readOnly = ro;
-      this.callBase.uri = this.openUri;
+      this.callBase.uri = res?.uri ?? args.name;
       this.opened = true;
       this.log.debug(`connection opened`, {
-        uri: this.openUri, readOnly: ro, identity: `${this.identity.transport}:${this.identity.user ? this.identity.user + '@' : ''}${this.identity.address}`,
+        uri: this.callBase.uri, readOnly: ro, identity: `${this.identity.transport}:${this.identity.user ? this.identity.user + '@' : ''}${this.identity.address}`,
       });
     };
     if (!this.driver.open) {
