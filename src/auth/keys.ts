@@ -19,11 +19,21 @@ export function fingerprint(blob: Buffer): string {
  * Load the host key from `path`, generating an ed25519 key (OpenSSH format,
  * 0600) on first start. Refuses a key file readable by group/others.
  */
-export function loadOrCreateHostKey(path: string): { key: Buffer; fingerprint: string; created: boolean } {
+export function loadOrCreateHostKey(
+  path: string,
+  generate: () => { private: string; public: string } = () => utils.generateKeyPairSync('ed25519', { comment: 'vboxvirt host key' }),
+): { key: Buffer; fingerprint: string; created: boolean } {
   let created = false;
   if (!existsSync(path)) {
-    // ssh2's generator wraps node:crypto.generateKeyPairSync and writes OpenSSH format.
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'vboxvirt host key' });
+    // ssh2's generator wraps node:crypto.generateKeyPairSync and writes OpenSSH format, but
+    // drops the leading zero byte of a public key that starts with one (1 key in 256), and
+    // its own parser then refuses the file ("Malformed OpenSSH private key"): such a key is
+    // never written; a new one is drawn instead.
+    let pair = generate();
+    for (let tries = 1; utils.parseKey(pair.private) instanceof Error; tries++) {
+      if (tries >= 16) throw new StateError('ERR_HOSTKEY', `could not generate a host key ssh2 can read (${tries} tries)`);
+      pair = generate();
+    }
     writePrivateFile(path, pair.private, 0o600);
     writePrivateFile(`${path}.pub`, pair.public + '\n', 0o644);
     created = true;

@@ -4,7 +4,9 @@
  * keys, host key, throttle).
  */
 import { readFile, rm, writeFile, stat, chmod } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import ssh2 from 'ssh2';
 import { Command } from 'commander';
 import { addSecureOptions, parseListenSpec, parseAuthorizedKeysSpec, wantsSecureListener, loadSecurity } from '../../src/cli/listeners-secure.js';
 import { checkPassword, hashPassword, verifyPassword, readPasswordFile, setPassword } from '../../src/auth/passwords.js';
@@ -126,6 +128,35 @@ describe('keys', () => {
     expect(fp.stdout.split(' ')[1]).toBe(a.fingerprint);
     await chmod(f, 0o644);
     expect(() => loadOrCreateHostKey(f)).toThrow(/accessible by group\/others/);
+  });
+
+  test('host key: a generated key ssh2 cannot read back (its leading-zero bug) is never written', async () => {
+    // a real malformed key from ssh2's generator: the public key lost its leading zero byte (31 bytes)
+    const malformed = [
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMgAAAAtz',
+      'c2gtZWQyNTUxOQAAAB8F0+e/9xtaeUejkE3AwXUumkRosD3W0W1j69t6s0HyAAAA',
+      'mNM8gQvTPIELAAAAC3NzaC1lZDI1NTE5AAAAHwXT57/3G1p5R6OQTcDBdS6aRGiw',
+      'PdbRbWPr23qzQfIAAAA/Jm05X4JupL75v6hZrudni4ZnpbUqUxWhr7WA2vjvGQAF',
+      '0+e/9xtaeUejkE3AwXUumkRosD3W0W1j69t6s0HyAAAAEXZib3h2aXJ0IGhvc3Qg',
+      'a2V5AQIDBAUG',
+      '-----END OPENSSH PRIVATE KEY-----',
+      '',
+    ].join('\n');
+    let good = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vboxvirt host key' });
+    while (ssh2.utils.parseKey(good.private) instanceof Error) good = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vboxvirt host key' });
+    const draws = [{ private: malformed, public: 'x' }, { private: malformed, public: 'x' }, good];
+    const f = path.join(dir, 'hk2', 'key');
+    const k = loadOrCreateHostKey(f, () => draws.shift()!);
+    expect(draws).toHaveLength(0); // drew until a readable one
+    expect(k.created).toBe(true);
+    expect(readFileSync(f, 'utf8')).toBe(good.private);
+    const fp = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${f}.pub`]);
+    expect(fp.stdout.split(' ')[1]).toBe(k.fingerprint);
+    // a generator that never yields a readable key: a clear error, no file
+    const g = path.join(dir, 'hk3', 'key');
+    expect(() => loadOrCreateHostKey(g, () => ({ private: malformed, public: 'x' }))).toThrow(/could not generate a host key ssh2 can read \(16 tries\)/);
+    expect(existsSync(g)).toBe(false);
   });
 });
 
